@@ -1,0 +1,1 @@
+"""Adapters implement ports, one package per provider."""

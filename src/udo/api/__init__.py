@@ -1,0 +1,1 @@
+"""The Flask API (a later issue)."""

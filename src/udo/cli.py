@@ -1,0 +1,304 @@
+"""The `udo` command line.
+
+User mistakes (a bad spec, an unknown preset, a batch that exists) print one readable
+message and exit 2; `--debug` shows the traceback. Anything unexpected exits 1 with a
+hint to re-run with `--debug`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from udo.errors import UdoError
+
+app = typer.Typer(
+    help="udo: the Universal AI Data Orchestrator.", no_args_is_help=True, add_completion=False
+)
+spec_app = typer.Typer(help="Dataset specs: show presets, validate files, export the JSON Schema.")
+app.add_typer(spec_app, name="spec")
+console = Console()
+err_console = Console(stderr=True)
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    _state["debug"] = debug
+
+
+def _app() -> Any:
+    from udo.bootstrap import bootstrap
+
+    return bootstrap()
+
+
+def _bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+# --------------------------------------------------------------------- spec
+@spec_app.command("show")
+def spec_show(preset: Annotated[str, typer.Argument(help="Preset name, e.g. ecommerce.")]) -> None:
+    """Print a preset as YAML, to copy and edit."""
+    from udo.generate.presets import load_preset
+
+    sys.stdout.write(load_preset(preset).to_yaml())
+
+
+@spec_app.command("list")
+def spec_list() -> None:
+    """List the built-in presets."""
+    from udo.generate.presets import load_preset, preset_names
+
+    for name in preset_names():
+        spec = load_preset(name)
+        console.print(f"[bold]{name}[/]: {', '.join(spec.tables)}")
+
+
+@spec_app.command("validate")
+def spec_validate(file: Annotated[Path, typer.Argument(help="A YAML or JSON spec.")]) -> None:
+    """Validate a spec file, Faker methods included; list every problem with its location."""
+    from udo.domain.spec import DatasetSpec
+    from udo.generate.engine import DatasetGenerator
+    from udo.generate.sources import faker_problems
+
+    spec = DatasetSpec.load(file, checks=[faker_problems])
+    # Compiling a small copy runs Faker once per field: bad arguments show up here.
+    DatasetGenerator(spec.scaled(min(spec.tables[spec.primary_table()].rows or 1, 1000)), 1000)
+    console.print(f"[green]ok[/] {file}: spec {spec.name!r}, tables {', '.join(spec.tables)}")
+
+
+@spec_app.command("schema")
+def spec_schema() -> None:
+    """Print the JSON Schema of the spec language."""
+    import json
+
+    from udo.domain.spec import DatasetSpec
+
+    sys.stdout.write(json.dumps(DatasetSpec.json_schema(), indent=2) + "\n")
+
+
+# ----------------------------------------------------------------- generate
+@app.command()
+def generate(
+    preset: Annotated[str | None, typer.Option(help="Built-in spec, e.g. ecommerce.")] = None,
+    spec_file: Annotated[Path | None, typer.Option("--spec", help="A YAML/JSON spec file.")] = None,
+    rows: Annotated[
+        int | None, typer.Option(help="Rows of the primary table (orders).", min=0)
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="parquet, csv or jsonl.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Overrides the spec's seed.", min=0)] = None,
+    dirt: Annotated[str, typer.Option(help="none, light, default, heavy or a YAML file.")] = "none",
+    dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the spec's).")] = None,
+    batch: Annotated[str | None, typer.Option(help="Batch id (default: a new one).")] = None,
+    chunk_rows: Annotated[
+        int | None, typer.Option(help="Rows per chunk (memory bound).", min=1)
+    ] = None,
+) -> None:
+    """Generate a synthetic dataset and land it as a Bronze batch."""
+    manifest = _generate(preset, spec_file, rows, fmt, seed, dirt, dataset, batch, chunk_rows)
+    _print_batch(manifest)
+
+
+def _generate(
+    preset: str | None,
+    spec_file: Path | None,
+    rows: int | None,
+    fmt: str | None,
+    seed: int | None,
+    dirt: str,
+    dataset: str | None,
+    batch: str | None,
+    chunk_rows: int | None,
+) -> Any:
+    from udo.domain.spec import DatasetSpec
+    from udo.generate.dirt import DirtProfile
+    from udo.generate.presets import load_preset
+    from udo.generate.service import generate_batch
+
+    if (preset is None) == (spec_file is None):
+        raise typer.BadParameter("give exactly one of --preset or --spec")
+    from udo.generate.sources import faker_problems
+
+    if preset:
+        spec = load_preset(preset)
+    else:
+        assert spec_file is not None
+        spec = DatasetSpec.load(spec_file, checks=[faker_problems])
+    if rows is not None:
+        spec = spec.scaled(rows)
+    if seed is not None:
+        spec = spec.with_seed(seed)
+    profile = DirtProfile.named(dirt)
+    udo = _app()
+    settings = udo.settings
+    fmt = fmt or settings.generate.format
+    if fmt not in ("parquet", "csv", "jsonl"):
+        raise typer.BadParameter(f"--format {fmt!r}: use parquet, csv or jsonl")
+    started = time.perf_counter()
+    with _bar() as bar:
+        task = bar.add_task(f"generating {spec.name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        manifest = generate_batch(
+            udo.bronze,
+            spec,
+            dataset=dataset,
+            batch_id=batch,
+            fmt=fmt,
+            dirt=profile,
+            chunk_rows=chunk_rows or settings.generate.chunk_rows,
+            row_group_rows=settings.generate.row_group_rows,
+            progress=progress,
+        )
+    seconds = time.perf_counter() - started
+    console.print(
+        f"generated [bold]{manifest.dataset}/{manifest.batch_id}[/] "
+        f"({manifest.records:,} records in {seconds:.1f} s, dirt: {profile.name})"
+    )
+    return manifest
+
+
+def _print_batch(manifest: Any) -> None:
+    udo = _app()
+    prefix = udo.bronze.batch_prefix(manifest.dataset, manifest.batch_id)
+    table = Table(title=f"Bronze batch {manifest.dataset}/{manifest.batch_id} ({manifest.origin})")
+    for col in ("table", "file", "records", "bytes", "injected defects / malformed rows"):
+        table.add_column(col, justify="right" if col in ("records", "bytes") else "left")
+    for name, t in manifest.tables.items():
+        issues = ""
+        if t.defects is not None:
+            issues = ", ".join(f"{k} {v:,}" for k, v in t.defects.counts.items())
+        if t.malformed is not None and t.malformed.count:
+            issues = ", ".join(f"{k} {v:,}" for k, v in t.malformed.by_reason.items())
+        table.add_row(name, t.file, f"{t.records:,}", f"{t.bytes:,}", issues)
+    console.print(table)
+    console.print(f"folder:   {udo.storage.uri(prefix)}")
+    console.print(f"manifest: {udo.storage.uri(f'{prefix}/_manifest.json')}")
+
+
+# ------------------------------------------------------------------- ingest
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="CSV, JSON lines or Parquet files.")],
+    dataset: Annotated[str, typer.Option(help="Dataset name.")],
+    batch: Annotated[str | None, typer.Option(help="Batch id (default: a new one).")] = None,
+) -> None:
+    """Land your own files as a Bronze batch, as received, with an inferred schema."""
+    from udo.pipeline.ingest import ingest_files
+
+    udo = _app()
+    total = sum(f.stat().st_size for f in files if f.is_file())
+    with _bar() as bar:
+        task = bar.add_task("ingesting", total=total)
+        manifest = ingest_files(
+            udo.bronze,
+            list(files),
+            dataset,
+            batch_id=batch,
+            settings=udo.settings.ingest,
+            progress=lambda n: bar.update(task, completed=n),
+        )
+    _print_batch(manifest)
+    bad = {
+        n: t.malformed.count
+        for n, t in manifest.tables.items()
+        if t.malformed and t.malformed.count
+    }
+    if bad:
+        console.print(
+            "[yellow]kept as received, flagged malformed:[/] "
+            + ", ".join(f"{n} {c:,} rows" for n, c in bad.items())
+            + " (see the manifest for line numbers)"
+        )
+
+
+# ------------------------------------------------------------------ batches
+@app.command()
+def batches(
+    dataset: Annotated[str | None, typer.Argument(help="Dataset (default: all).")] = None,
+) -> None:
+    """List landed Bronze batches."""
+    udo = _app()
+    names = [dataset] if dataset else udo.bronze.datasets()
+    table = Table(title="Bronze batches")
+    for col in ("dataset", "batch", "origin", "records", "created"):
+        table.add_column(col)
+    for name in names:
+        for batch_id in udo.bronze.batches(name):
+            m = udo.bronze.manifest(name, batch_id)
+            table.add_row(
+                name, batch_id, m.origin, f"{m.records:,}", f"{m.created_at:%Y-%m-%d %H:%M:%S}"
+            )
+    console.print(table)
+
+
+@app.command()
+def manifest(dataset: str, batch: str) -> None:
+    """Print a batch's manifest as JSON."""
+    udo = _app()
+    sys.stdout.write(udo.bronze.manifest(dataset, batch).model_dump_json(indent=2) + "\n")
+
+
+# --------------------------------------------------------------------- demo
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(help="Orders to generate.", min=1)] = 100_000,
+) -> None:
+    """The main job: generate the e-commerce preset with dirt and show what landed where."""
+    console.rule("[bold]udo demo: synthetic e-commerce data into Bronze")
+    m = _generate("ecommerce", None, rows, "parquet", None, "default", None, None, None)
+    _print_batch(m)
+    udo = _app()
+    console.print(
+        f"lake root: {udo.storage.uri('')}\n"
+        "ground truth of injected defects: _defects/<table>.parquet in the batch folder"
+    )
+
+
+def main() -> None:
+    """Entry point: run the app, turning udo errors into readable messages."""
+    try:
+        app(standalone_mode=False)
+    except UdoError as exc:
+        if _state["debug"]:
+            raise
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors and anything unexpected
+        show = getattr(exc, "show", None)
+        if isinstance(exc, typer.TyperException) and callable(show):
+            show()
+            sys.exit(getattr(exc, "exit_code", 2))
+        if _state["debug"]:
+            raise
+        err_console.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {exc} (re-run with --debug)"
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

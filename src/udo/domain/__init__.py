@@ -1,0 +1,1 @@
+"""Pure domain models: specs, manifests, rules, runs. No I/O, no SDKs."""

@@ -1,0 +1,1 @@
+"""Use cases that take ports as arguments."""

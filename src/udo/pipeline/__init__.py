@@ -1,0 +1,1 @@
+"""The medallion pipeline: Bronze landing and ingest (Silver and Gold come later)."""

@@ -1,0 +1,1 @@
+"""Ports: one ABC per module, each method's contract written in its docstring."""

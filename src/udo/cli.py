@@ -180,18 +180,38 @@ def _print_batch(manifest: Any) -> None:
     udo = _app()
     prefix = udo.bronze.batch_prefix(manifest.dataset, manifest.batch_id)
     table = Table(title=f"Bronze batch {manifest.dataset}/{manifest.batch_id} ({manifest.origin})")
-    for col in ("table", "file", "records", "bytes", "injected defects / malformed rows"):
-        table.add_column(col, justify="right" if col in ("records", "bytes") else "left")
+    for col in ("table", "format", "records", "bytes", "defective rows", "malformed rows"):
+        table.add_column(col, justify="left" if col in ("table", "file") else "right")
     for name, t in manifest.tables.items():
-        issues = ""
-        if t.defects is not None:
-            issues = ", ".join(f"{k} {v:,}" for k, v in t.defects.counts.items())
-        if t.malformed is not None and t.malformed.count:
-            issues = ", ".join(f"{k} {v:,}" for k, v in t.malformed.by_reason.items())
-        table.add_row(name, t.file, f"{t.records:,}", f"{t.bytes:,}", issues)
+        defects = sum(t.defects.counts.values()) if t.defects else 0
+        malformed = t.malformed.count if t.malformed else 0
+        table.add_row(
+            name,
+            t.format,
+            f"{t.records:,}",
+            f"{t.bytes:,}",
+            _share(defects, t.records),
+            _share(malformed, t.records),
+        )
     console.print(table)
-    console.print(f"folder:   {udo.storage.uri(prefix)}")
-    console.print(f"manifest: {udo.storage.uri(f'{prefix}/_manifest.json')}")
+    kinds = sorted({k for t in manifest.tables.values() if t.defects for k in t.defects.counts})
+    if kinds:
+        truth = Table(title="injected defects (ground truth in _defects/<table>.parquet)")
+        truth.add_column("defect")
+        for name in manifest.tables:
+            truth.add_column(name, justify="right")
+        for kind in kinds:
+            counts = [
+                t.defects.counts.get(kind, 0) if t.defects else 0 for t in manifest.tables.values()
+            ]
+            truth.add_row(kind, *(f"{c:,}" if c else "-" for c in counts))
+        console.print(truth)
+    console.print(f"folder:   {udo.storage.uri(prefix)}", soft_wrap=True)
+    console.print(f"manifest: {udo.storage.uri(f'{prefix}/_manifest.json')}", soft_wrap=True)
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count:,} ({count / total:.1%})" if count and total else "-"
 
 
 # ------------------------------------------------------------------- ingest

@@ -34,7 +34,7 @@ class StorageSettings(BaseModel):
 class GenerateSettings(BaseModel):
     """Defaults of `udo generate`."""
 
-    chunk_rows: int = Field(262_144, ge=1, description="rows generated per chunk (memory bound)")
+    chunk_rows: int = Field(65_536, ge=1, description="rows generated per chunk (memory bound)")
     format: BronzeFormat = "parquet"
     row_group_rows: int = Field(131_072, ge=1, description="Parquet row group size")
 

@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from udo.domain.marts import MartSpec
 from udo.errors import SpecError
 
 SPEC_VERSION = 1
@@ -117,6 +118,9 @@ class FakerSource(_Model):
     method: str
     args: dict[str, Any] = Field(default_factory=dict)
     pool: int = Field(2000, ge=1, le=1_000_000, description="distinct values drawn from Faker")
+    locales: list[str] | dict[str, float] | None = Field(
+        None, description="overrides the spec's locales"
+    )
 
 
 class ChoiceSource(_Model):
@@ -224,6 +228,26 @@ class FieldSpec(_Model):
             "timestamp, uuid or category"
         )
 
+    @model_validator(mode="after")
+    def _temporal_bounds(self) -> FieldSpec:
+        """ISO strings as min/max of a date or timestamp field become dates (JSON round trips)."""
+        if self.type in ("date", "timestamp"):
+            for bound in ("min", "max"):
+                value = getattr(self, bound)
+                if isinstance(value, str):
+                    try:
+                        parsed: date | datetime = (
+                            date.fromisoformat(value)
+                            if len(value) == 10
+                            else datetime.fromisoformat(value)
+                        )
+                    except ValueError as exc:
+                        raise ValueError(
+                            f"{bound} {value!r} is not an ISO date or timestamp"
+                        ) from exc
+                    object.__setattr__(self, bound, parsed)
+        return self
+
     @property
     def source(self) -> str:
         """Name of the value source (validated to be exactly one)."""
@@ -290,6 +314,9 @@ class DatasetSpec(_Model):
     locales: list[str] | dict[str, float] = Field(default_factory=lambda: ["en_US"])
     primary: str | None = Field(None, description="the table `--rows` sets; others scale with it")
     tables: dict[str, TableSpec]
+    marts: list[MartSpec] = Field(
+        default_factory=list, description="Gold marts (group-by + measures)"
+    )
 
     # ---------------------------------------------------------------- loading
     @classmethod
@@ -395,6 +422,13 @@ class DatasetSpec(_Model):
         for tname, table in self.tables.items():
             out += self._table_problems(tname, table)
         out += self._cycle_problems()
+        for i, mart in enumerate(self.marts):
+            loc = f"marts.{i}"
+            if mart.source not in self.tables:
+                out.append((f"{loc}.source", f"unknown table {mart.source!r}"))
+            for j in mart.joins:
+                if j.table not in self.tables:
+                    out.append((f"{loc}.joins", f"unknown table {j.table!r}"))
         return out
 
     def _table_problems(self, tname: str, table: TableSpec) -> list[tuple[str, str]]:

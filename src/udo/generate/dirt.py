@@ -44,7 +44,7 @@ DEFECT_KINDS: tuple[str, ...] = DefectKind.__args__  # type: ignore[attr-defined
 TIMESTAMP_FORMATS = [
     "%Y-%m-%dT%H:%M:%SZ",
     "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
     "%Y/%m/%d %H:%M:%S",
 ]
 DATE_FORMATS = ["%d/%m/%Y", "%d.%m.%Y", "%Y%m%d", "%b %d, %Y"]
@@ -170,12 +170,25 @@ def eligible_columns(spec: DatasetSpec, table: str) -> dict[str, list[str]]:
             and n != t.key
             and (isinstance(f.max, int | float) or isinstance(f.min, int | float))
         ],
-        "orphan_fk": [n for n, f in fields.items() if f.fk is not None],
+        "orphan_fk": [
+            n for n, f in fields.items() if f.fk is not None and _has_spare_keys(spec, f.fk.table)
+        ],
         "future_date": [
             n for n, f in fields.items() if f.type in ("date", "timestamp") and f.max is not None
         ],
     }
     return {k: v for k, v in out.items() if v}
+
+
+def _has_spare_keys(spec: DatasetSpec, parent: str) -> bool:
+    """Whether the parent's key space leaves room for keys no parent has."""
+    from udo.domain.spec import pattern_space
+
+    t = spec.tables[parent]
+    key = t.fields.get(t.key or "")
+    if key is None or key.source != "pattern" or key.pattern is None:
+        return True
+    return pattern_space(key.pattern) > spec.max_rows(parent) + 1
 
 
 @dataclass
@@ -297,7 +310,11 @@ class DirtInjector:
             assert f.fk is not None
             parent = self.spec.tables[f.fk.table]
             key_src = self.compiler.key_source(f.fk.table)
-            beyond = self._parent_rows(f.fk.table, parent.rows) + 1 + (variant % 1_000_000)
+            used = self._parent_rows(f.fk.table, parent.rows)
+            # row numbers past the parent's last row have keys no parent has: keys are
+            # bijections of the row number, within the key space (`capacity`)
+            spare = max(key_src.capacity - used, 1)
+            beyond = used + (variant % min(spare, 1_000_000))
             return series.scatter(rows, _orphans(key_src, beyond).cast(series.dtype))
         if kind == "future_date":
             days = (variant % 730 + 1).astype(np.int64)

@@ -104,3 +104,29 @@ def weighted_index(u: F64, weights: npt.ArrayLike) -> I64:
     cdf = np.cumsum(np.asarray(weights, dtype=np.float64))
     cdf /= cdf[-1]
     return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1).astype(np.int64)
+
+
+class GuideTable:
+    """Weighted index sampling for large tables: a guide table over the CDF.
+
+    Gives exactly ``searchsorted(cdf, u, side="right")`` (so outputs do not change with
+    the method) in expected O(1) per draw instead of O(log n) cache-missing steps.
+    """
+
+    def __init__(self, weights: npt.ArrayLike) -> None:
+        cdf = np.cumsum(np.asarray(weights, dtype=np.float64))
+        self.cdf = cdf / cdf[-1]
+        self.n = len(self.cdf)
+        grid = np.arange(self.n, dtype=np.float64) / self.n
+        self.guide = np.searchsorted(self.cdf, grid, side="right").astype(np.int64)
+
+    def index(self, u: F64) -> I64:
+        """Index chosen for each uniform."""
+        i = self.guide[np.minimum((u * self.n).astype(np.int64), self.n - 1)]
+        active = np.flatnonzero(self.cdf[np.minimum(i, self.n - 1)] <= u)
+        while len(active):
+            i[active] += 1
+            still = i[active] < self.n
+            active = active[still]
+            active = active[self.cdf[i[active]] <= u[active]]
+        return np.minimum(i, self.n - 1)

@@ -34,7 +34,7 @@ class TableChunk:
 class DatasetGenerator:
     """Compiles a spec once, then streams its tables as `TableChunk`s."""
 
-    def __init__(self, spec: DatasetSpec, chunk_rows: int = 262_144) -> None:
+    def __init__(self, spec: DatasetSpec, chunk_rows: int = 65_536) -> None:
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be positive")
         self.spec = spec

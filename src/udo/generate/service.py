@@ -27,7 +27,7 @@ def generate_batch(
     batch_id: str | None = None,
     fmt: str = "parquet",
     dirt: DirtProfile | None = None,
-    chunk_rows: int = 262_144,
+    chunk_rows: int = 65_536,
     row_group_rows: int = 131_072,
     progress: Progress | None = None,
 ) -> BronzeManifest:

@@ -121,6 +121,9 @@ class Source(ABC):
 class KeySource(Source):
     """A source whose value for any row is a function of the row number alone."""
 
+    capacity: int = 2**62
+    """How many distinct rows the key can number (rows beyond it repeat keys)."""
+
     @abstractmethod
     def at(self, rows: I64) -> pl.Series:
         """Values of the given row numbers."""
@@ -156,6 +159,7 @@ class PatternValues(KeySource):
         self.radices = [len(PATTERN_ALPHABETS[p]) for p in self.parts if not p.startswith("=")]
         self.space = math.prod(self.radices)
         self.unique = spec.unique or ctx.spec.tables[table].key == name
+        self.capacity = min(self.space, 2**31 - 1)
 
     def _render(self, digits: list[I64], n: int) -> pl.Series:
         out = np.empty((n, self.width), dtype=np.uint8)
@@ -201,7 +205,7 @@ class FakerValues(Source):
     def __init__(self, ctx: Compiler, table: str, name: str, spec: FieldSpec) -> None:
         super().__init__(ctx, table, name, spec)
         src = spec.faker_source()
-        values = ctx.faker_pool(table, name, src.method, src.args, src.pool)
+        values = ctx.faker_pool(table, name, src.method, src.args, src.pool, src.locales)
         self.pool = _to_series(values, self.dtype, f"tables.{table}.fields.{name}.faker")
 
     def make(self, chunk: Chunk) -> pl.Series:
@@ -383,7 +387,7 @@ class ForeignKeyValues(Source):
             ctx.spec.tables[table].per_parent.table == fk.table  # type: ignore[union-attr]
         )
         self.parent_rows = ctx.spec.tables[fk.table].rows or 0
-        self._weights_cdf: npt.NDArray[np.float64] | None = None
+        self._weights: dist.GuideTable | None = None
 
     def parent_key(self) -> KeySource:
         """The parent table's key source."""
@@ -399,16 +403,13 @@ class ForeignKeyValues(Source):
             rank = dist.zipf(u, fk.s, n) - 1
             return permute(rank, n, self.key)
         if fk.distribution == "lognormal":
-            if self._weights_cdf is None:
+            if self._weights is None:
                 pk = stream_key(self.key, "weights")
                 w = dist.lognormal(
                     uniform(pk, 0, n), uniform(stream_key(pk, "2"), 0, n), 0.0, fk.sigma
                 )
-                cdf = np.cumsum(w)
-                self._weights_cdf = cdf / cdf[-1]
-            return np.minimum(np.searchsorted(self._weights_cdf, u, side="right"), n - 1).astype(
-                np.int64
-            )
+                self._weights = dist.GuideTable(w)
+            return self._weights.index(u)
         return integers(self.key, chunk.start, chunk.stop, n)
 
     def make(self, chunk: Chunk) -> pl.Series:
@@ -474,6 +475,11 @@ class AggregateValues(Source):
         """The aggregate for each parent row of `chunk` over `children`."""
         parent_pos = children.parent_rows["__parent__"] - chunk.start
         value = children.frame().select(self.expr.alias("v")).to_series().cast(pl.Float64)
+        if self.fn in ("sum", "count") and value.null_count() == 0:
+            # children are dense and ordered by parent: a weighted bincount is the group-by
+            weights = None if self.fn == "count" else value.to_numpy()
+            sums = np.bincount(parent_pos, weights=weights, minlength=chunk.size)
+            return self.finish(pl.Series(self.name, sums.astype(np.float64)))
         grouped = (
             pl.DataFrame({"p": parent_pos, "v": value})
             .group_by("p")
@@ -526,29 +532,47 @@ class Compiler:
             raise SpecError(problems)
 
     # -------------------------------------------------------------- faker
-    def _faker(self) -> Any:
-        if "faker" not in self._fakers:
+    def _faker(self, locale: str) -> Any:
+        if locale not in self._fakers:
             from faker import Faker
 
-            locales = self.spec.locales
-            self._fakers["faker"] = Faker(locales if isinstance(locales, list) else dict(locales))
-        return self._fakers["faker"]
+            self._fakers[locale] = Faker(locale)
+        return self._fakers[locale]
 
     def faker_pool(
-        self, table: str, name: str, method: str, args: dict[str, Any], size: int
+        self,
+        table: str,
+        name: str,
+        method: str,
+        args: dict[str, Any],
+        size: int,
+        locales: list[str] | dict[str, float] | None = None,
     ) -> list[Any]:
-        """`size` values of a Faker method, deterministic for the spec's seed."""
+        """`size` values of a Faker method, deterministic for the spec's seed.
+
+        Each value's locale is drawn (by the locales' weights) from udo's own counter-based
+        stream, and each locale's Faker is seeded per field: Faker's multi-locale proxy
+        picks locales from unseeded global state, so it is not used.
+        """
         loc = f"tables.{table}.fields.{name}.faker"
-        fake = self._faker()
+        locales = locales or self.spec.locales
+        names = list(locales) if isinstance(locales, list) else list(locales.keys())
+        weights = [1.0] * len(names) if isinstance(locales, list) else list(locales.values())
+        key = stream_key(self.spec.seed, table, name, "faker")
+        which = dist.weighted_index(uniform(stream_key(key, "locale"), 0, size), weights)
+        fns = []
+        for i, locale in enumerate(names):
+            try:
+                fake = self._faker(locale)
+            except AttributeError as exc:
+                raise SpecError([(loc, f"unknown Faker locale {locale!r}")]) from exc
+            fn = getattr(fake, method, None)
+            if not callable(fn) or method.startswith("_"):
+                raise SpecError([(loc, f"unknown Faker method {method!r}")])
+            fake.seed_instance((key + i) % 2**32)
+            fns.append(fn)
         try:
-            fn = getattr(fake, method)
-        except AttributeError as exc:
-            raise SpecError([(loc, f"unknown Faker method {method!r}")]) from exc
-        if not callable(fn) or method.startswith("_"):
-            raise SpecError([(loc, f"unknown Faker method {method!r}")])
-        fake.seed_instance(stream_key(self.spec.seed, table, name, "faker") % 2**32)
-        try:
-            return [fn(**args) for _ in range(size)]
+            return [fns[w](**args) for w in which.tolist()]
         except Exception as exc:  # Faker raises anything on bad arguments
             raise SpecError([(loc, f"Faker {method}({args}) failed: {exc}")]) from exc
 
@@ -584,8 +608,12 @@ def faker_problems(spec: DatasetSpec) -> list[tuple[str, str]]:
     """A spec check: every faker field names an existing Faker method."""
     from faker import Faker
 
-    fake = Faker(spec.locales if isinstance(spec.locales, list) else dict(spec.locales))
-    out = []
+    out: list[tuple[str, str]] = []
+    locales = list(spec.locales)
+    try:
+        fake = Faker(locales)
+    except AttributeError:
+        return [("locales", f"unknown Faker locale in {locales}")]
     for tname, table in spec.tables.items():
         for fname, f in table.fields.items():
             if f.faker is None:

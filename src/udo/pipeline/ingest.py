@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import stat
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,8 +52,9 @@ INFER_BATCH_ROWS = 65_536
 EXCERPT_CHARS = 200
 SNIFF_BYTES = 8192
 _BOM = b"\xef\xbb\xbf"
+_INVALID_BYTE = re.compile("[\udc80-\udcff]")
 
-_DECIMAL_RE = r"^[+-]?[0-9]+\.[0-9]+$"
+_DECIMAL_RE = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 _TIMESTAMP_RE = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
     r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:([0-5][0-9]|60)(\.[0-9]{1,9})?)?"
@@ -59,7 +62,7 @@ _TIMESTAMP_RE = (
 )
 _TYPE_ORDER = ("bool", "int", "decimal", "float", "date", "timestamp")
 """When several types fit every value, the first one in this order wins."""
-_IMPLIED = {"int": ("float",), "decimal": ("float",), "date": ("timestamp",)}
+_IMPLIED = {"int": ("decimal", "float"), "decimal": ("float",), "date": ("timestamp",)}
 """Values that fit the key fit these too (and no other later type)."""
 _MAX_DECIMAL_PRECISION = 38
 
@@ -163,9 +166,12 @@ def _plan(paths: Sequence[Path], settings: IngestSettings) -> list[_Source]:
 def _check_readable(path: Path, settings: IngestSettings) -> bytes:
     """Stat and open `path`; return its first bytes."""
     try:
-        if path.is_dir():
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
             raise IngestError(f"cannot ingest {path}: it is a folder; pass the files inside it")
-        size = path.stat().st_size
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
+            raise IngestError(f"cannot ingest {path}: it is not a regular file")
+        size = st.st_size
         with path.open("rb") as fh:
             head = fh.read(SNIFF_BYTES)
     except FileNotFoundError as exc:
@@ -349,9 +355,6 @@ def _text_blocks(chunks: Iterable[bytes], path: Path) -> Iterator[_Block]:
     first = True
     for chunk in chunks:
         data = carry + chunk if carry else chunk
-        if first:
-            first = False
-            data = data.removeprefix(_BOM)
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             if len(data) > MAX_LINE_BYTES:
@@ -362,33 +365,40 @@ def _text_blocks(chunks: Iterable[bytes], path: Path) -> Iterator[_Block]:
             carry = data
             continue
         block, carry = data[:cut], data[cut:]
-        yield _decode(block, line)
+        yield _decode(block, line, skip_bom=first)
+        first = False
         line += block.count(b"\n")
     if carry:
-        yield _decode(carry, line)
+        yield _decode(carry, line, skip_bom=first)
 
 
-def _decode(block: bytes, first_line: int) -> _Block:
-    """Decode in one call; on an error, isolate the bad line and decode the rest again."""
+def _decode(block: bytes, first_line: int, *, skip_bom: bool = False) -> _Block:
+    """Decode in one call; if that fails, find the lines holding invalid bytes (linear)."""
+    data = block[len(_BOM) :] if skip_bom and block.startswith(_BOM) else block
+    try:
+        return _Block(first_line, data.decode("utf-8"), [])
+    except UnicodeDecodeError:
+        pass
+    # surrogateescape maps each invalid byte to one lone surrogate U+DC80..U+DCFF, which
+    # valid UTF-8 never yields: those mark the bad lines, shown with backslash escapes.
+    text = data.decode("utf-8", "surrogateescape")
     parts: list[str] = []
     bad: list[int] = []
-    pos = 0
-    line = first_line
-    while pos < len(block):
-        try:
-            parts.append(block[pos:].decode("utf-8"))
-            break
-        except UnicodeDecodeError as exc:
-            err = pos + exc.start
-            start = max(block.rfind(b"\n", pos, err) + 1, pos)
-            end = block.find(b"\n", err)
-            end = len(block) if end < 0 else end + 1
-            parts.append(block[pos:start].decode("utf-8"))
-            line += block.count(b"\n", pos, start)
-            bad.append(line)
-            parts.append(block[start:end].decode("utf-8", "backslashreplace"))
-            line += 1
-            pos = end
+    line, done = first_line, 0
+    for match in _INVALID_BYTE.finditer(text):
+        if match.start() < done:
+            continue  # another invalid byte of a line already handled
+        start = max(text.rfind("\n", done, match.start()) + 1, done)
+        end = text.find("\n", match.start())
+        end = len(text) if end < 0 else end + 1
+        parts.append(text[done:start])
+        line += text.count("\n", done, start)
+        bad.append(line)
+        raw = text[start:end].encode("utf-8", "surrogateescape")
+        parts.append(raw.decode("utf-8", "backslashreplace"))
+        line += 1
+        done = end
+    parts.append(text[done:])
     return _Block(first_line, "".join(parts), bad)
 
 
@@ -434,7 +444,7 @@ def _read_csv(blocks: Iterable[_Block], path: Path, max_samples: int) -> _Facts:
     Line numbers are physical lines of the file; a record spanning lines (a quoted field
     holding newlines) is reported at its first line.
     """
-    recent: deque[_Block] = deque(maxlen=2)  # where excerpts of the current record are
+    recent: deque[_Block] = deque()  # the blocks since the current record started
     bad: deque[int] = deque()
     invalid_lines = 0
 
@@ -442,6 +452,8 @@ def _read_csv(blocks: Iterable[_Block], path: Path, max_samples: int) -> _Facts:
         nonlocal invalid_lines
         for block in blocks:
             recent.append(block)
+            while len(recent) > 1 and recent[1].first_line <= end + 1:
+                recent.popleft()
             bad.extend(block.bad_lines)
             invalid_lines += len(block.bad_lines)
             yield from io.StringIO(block.text, newline="\n")
@@ -633,7 +645,12 @@ class _Guess:
         if candidate == "bool":
             return bool(present.str.to_lowercase().is_in(["true", "false"]).all())
         if candidate == "int":  # the cast refuses signs-only, points, exponents, '_'
-            return present.cast(pl.Int64, strict=False).null_count() == 0
+            if present.cast(pl.Int64, strict=False).null_count():
+                return False
+            if "decimal" in self.possible:  # ints are decimal(p,0) too: keep its state
+                digits = present.str.strip_chars_start("+-").str.len_bytes().max()
+                self._widen_decimal(0, digits if isinstance(digits, int) else 0)
+            return True
         if candidate == "decimal":
             return self._fits_decimal(present)
         if candidate == "float":
@@ -649,18 +666,24 @@ class _Guess:
         )
 
     def _fits_decimal(self, present: pl.Series) -> bool:
-        """Every value has a point and the same number of digits after it as before."""
+        """Plain digits, every value with the same number of digits after the point."""
         if not present.str.contains(_DECIMAL_RE).all():
             return False
-        scales = present.str.extract(r"\.([0-9]+)$", 1).str.len_chars().unique().to_list()
-        if len(scales) != 1 or (self.scale is not None and scales[0] != self.scale):
+        scales = present.str.extract(r"\.([0-9]+)$", 1).str.len_chars().fill_null(0).unique()
+        if scales.len() != 1:
             return False
-        digits = present.str.extract(r"^[+-]?([0-9]+)\.", 1).str.len_chars().max()
-        int_digits = max(self.int_digits, digits if isinstance(digits, int) else 0)
-        if int_digits + scales[0] > _MAX_DECIMAL_PRECISION:
-            return False
-        self.scale, self.int_digits = int(scales[0]), int_digits
-        return True
+        digits = present.str.extract(r"^[+-]?([0-9]+)", 1).str.len_chars().max()
+        self._widen_decimal(int(scales[0]), digits if isinstance(digits, int) else 0)
+        return "decimal" in self.possible
+
+    def _widen_decimal(self, scale: int, int_digits: int) -> None:
+        """Merge a batch's scale and integer digits into the decimal guess (or drop it)."""
+        self.int_digits = max(self.int_digits, int_digits)
+        if (self.scale is not None and scale != self.scale) or (
+            self.int_digits + scale > _MAX_DECIMAL_PRECISION
+        ):
+            self.possible.discard("decimal")
+        self.scale = scale
 
 
 def _observe_rows(guesses: list[_Guess], rows: list[tuple[str, ...]]) -> None:
@@ -676,17 +699,21 @@ class _JsonGuess:
 
     types: set[type] = field(default_factory=set)
     text: _Guess = field(default_factory=lambda: _Guess(possible={"date", "timestamp"}))
-    int_fits: bool = True
+    low: int = 0
+    high: int = 0
 
     def column(self, name: str) -> ColumnSchema:
         present = self.types - {type(None)}
         nullable = type(None) in self.types or not present
-        kind = "string"
+        kind = "string"  # also for nested values and mixed types
         if present == {bool}:
             kind = "bool"
         elif present == {int}:
-            kind = "int" if self.int_fits else "decimal(38,0)"
-        elif present <= {int, float}:
+            if _INT64[0] <= self.low and self.high <= _INT64[1]:
+                kind = "int"
+            elif max(-self.low, self.high) < 10**_MAX_DECIMAL_PRECISION:
+                kind = f"decimal({_MAX_DECIMAL_PRECISION},0)"
+        elif present == {float} or present == {int, float}:
             kind = "float"
         elif present == {str}:
             kind = self.text.type_name()
@@ -713,9 +740,10 @@ def _observe_objects(
         values = [obj.get(key) for obj in objects]
         guess.types.update(map(type, values))
         present = guess.types - {type(None)}
-        if present == {int} and guess.int_fits:
+        if present == {int}:
             ints = [v for v in values if v is not None]
-            guess.int_fits = _INT64[0] <= min(ints) and max(ints) <= _INT64[1]
+            if ints:  # the key may be missing from every object of this batch
+                guess.low, guess.high = min(guess.low, *ints), max(guess.high, *ints)
         elif present == {str} and guess.text.possible:
             texts = [v for v in values if v is not None]
             guess.text.observe(pl.Series(texts, dtype=pl.String))

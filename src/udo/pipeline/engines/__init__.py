@@ -1,0 +1,1 @@
+"""Cleaning engines: polars (fast path default), pandas, Spark (heavy path)."""

@@ -1,0 +1,410 @@
+"""The polars engine: the fast path's default, and the reference the others match."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+import polars as pl
+import pyarrow as pa
+
+from udo.domain.marts import MartSpec, Measure
+from udo.domain.rules import Check, ColumnRule
+from udo.pipeline.engines.base import (
+    BATCH_ID,
+    DECIMAL_COMMA,
+    DECIMAL_TEXT,
+    EURO_GROUPED,
+    FALSE_TEXT,
+    FLOAT_TEXT,
+    INGESTED_AT,
+    INT_TEXT,
+    MAX_EPOCH_SECONDS,
+    MONTHS,
+    RAW_ERROR,
+    REASONS,
+    REJECTS_SCHEMA,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    TRUE_TEXT,
+    US_GROUPED,
+    WHITESPACE,
+    Data,
+    Engine,
+    RuleFailed,
+    TableCounts,
+    TableJob,
+    TableResult,
+    compile_format,
+    rule_order,
+    silver_schema,
+)
+from udo.pipeline.marts import BinOp, Col, Node, Num, mart_schema, parse_measure
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+}
+
+
+def _frame(data: Data) -> pl.DataFrame:
+    if isinstance(data, list):
+        return pl.read_parquet([str(p) for p in data]) if data else pl.DataFrame()
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def polars_dtype(type_name: str) -> pl.DataType:
+    """polars dtype of a Silver column type."""
+    if type_name.startswith("decimal("):
+        p, s = (int(x) for x in type_name[8:-1].split(","))
+        return pl.Decimal(p, s)
+    return {
+        "int": pl.Int64(),
+        "float": pl.Float64(),
+        "string": pl.String(),
+        "bool": pl.Boolean(),
+        "date": pl.Date(),
+        "timestamp": pl.Datetime("us"),
+    }[type_name]
+
+
+class PolarsEngine(Engine):
+    """Rules compiled to polars expressions, evaluated in one pass per stage."""
+
+    name: ClassVar[str] = "polars"
+
+    # ------------------------------------------------------------ cleaning
+    def clean(self, job: TableJob) -> TableResult:
+        raw = _frame(job.raw)
+        rules = job.rules
+        counts = TableCounts(bronze_in=len(raw))
+        landed = [c for c in raw.columns if c not in (SOURCE_ROW, RAW_ERROR, "_raw_line")]
+        wanted = {c.bronze_name for c in rules.columns}
+        counts.missing_columns = sorted(wanted - set(landed))
+        counts.extra_columns = sorted(set(landed) - wanted)
+
+        readable = pl.col(RAW_ERROR).is_null()
+        values: list[pl.Expr] = []
+        failed: list[pl.Expr] = []
+        for c in rules.columns:
+            value, bad = self._column(c, raw.schema.get(c.bronze_name))
+            values.append(value.alias(c.name))
+            failed.append(bad.alias(f"__bad_{c.name}"))
+        typed = raw.select(pl.col(SOURCE_ROW), pl.col(RAW_ERROR), *values, *failed)
+
+        masks: dict[str, pl.Expr] = {}
+        for c in rules.columns:
+            masks[c.type_rule_id(job.table)] = pl.col(f"__bad_{c.name}")
+            for chk in c.checks:
+                masks[chk.id] = self._check(chk, c)
+        for fk in rules.foreign_keys:
+            keys = (
+                _frame(job.parent_keys[fk.id]).to_series(0)
+                if fk.id in job.parent_keys
+                else pl.Series([])
+            )
+            col = pl.col(fk.column)
+            masks[fk.id] = col.is_not_null() & ~col.is_in(
+                keys.cast(typed.schema[fk.column]).implode()
+            )
+        order = rule_order(job.table, rules)
+        flags = typed.select(
+            pl.col(SOURCE_ROW),
+            readable.alias("__readable"),
+            *[(readable & masks[rid].fill_null(False)).alias(rid) for rid, _, _ in order],
+        )
+        counts.violations = {rid: int(flags[rid].sum()) for rid, _, _ in order}
+        for rid, action, _ in order:
+            if action == "fail" and counts.violations[rid]:
+                raise RuleFailed(
+                    f"rule {rid} (action fail) is violated by {counts.violations[rid]:,} rows"
+                )
+
+        malformed_id = f"{job.table}._row.malformed"
+        quarantine_rules = [rid for rid, action, _ in order if action == "quarantine"]
+        reasons = (
+            pl.when(~pl.col("__readable"))
+            .then(pl.lit([malformed_id]))
+            .otherwise(
+                pl.concat_list(
+                    [pl.when(pl.col(r)).then(pl.lit(r)) for r in quarantine_rules]
+                ).list.drop_nulls()
+                if quarantine_rules
+                else pl.lit([], dtype=pl.List(pl.String))
+            )
+        )
+        decided = flags.select(pl.col(SOURCE_ROW), reasons.alias(REASONS))
+        rejected = decided.filter(pl.col(REASONS).list.len() > 0)
+        counts.violations[malformed_id] = int((~flags["__readable"]).sum())
+
+        keep_rows = decided.filter(pl.col(REASONS).list.len() == 0).select(SOURCE_ROW)
+        kept = typed.join(keep_rows, on=SOURCE_ROW, how="semi").drop(RAW_ERROR)
+        kept = kept.select([c.name for c in rules.columns] + [SOURCE_ROW])
+        deduped = self._dedupe(kept, job)
+        counts.duplicates_removed = len(kept) - len(deduped)
+        silver = deduped.sort(SOURCE_ROW).with_columns(
+            pl.lit(job.source_file).alias(SOURCE_FILE),
+            pl.lit(job.batch_id).alias(BATCH_ID),
+            pl.lit(job.ingested_at).cast(pl.Datetime("us", "UTC")).alias(INGESTED_AT),
+        )
+        schema = silver_schema(rules)
+        silver_table = silver.select(schema.names).to_arrow().cast(schema)
+        counts.silver_out = silver_table.num_rows
+        counts.quarantined = len(rejected)
+        rejects = rejected.sort(SOURCE_ROW).to_arrow().cast(REJECTS_SCHEMA)
+        return TableResult(silver=silver_table, rejects=rejects, counts=counts)
+
+    def _dedupe(self, kept: pl.DataFrame, job: TableJob) -> pl.DataFrame:
+        dedupe = job.rules.dedupe
+        if dedupe is None:
+            return kept
+        key = dedupe.key or [c.name for c in job.rules.columns]
+        by = [dedupe.order_by, SOURCE_ROW] if dedupe.order_by else [SOURCE_ROW]
+        ordered = kept.sort(by, nulls_last=False)
+        return ordered.unique(subset=key, keep="last", maintain_order=True)
+
+    def _column(self, c: ColumnRule, landed: pl.DataType | None) -> tuple[pl.Expr, pl.Expr]:
+        """(typed value, cast failed) for one column."""
+        target = polars_dtype(c.type)
+        if landed is None:
+            return pl.lit(None, dtype=target), pl.lit(False)
+        src = pl.col(c.bronze_name)
+        if landed != pl.String:
+            value = self._from_typed(src, landed, target)
+            return value, src.is_not_null() & value.is_null()
+        text = src
+        if c.trim:
+            text = text.str.strip_chars(WHITESPACE)
+        text = pl.when(text.str.len_chars() == 0).then(None).otherwise(text)
+        if c.mapping:
+            lowered = {k.lower(): v for k, v in c.mapping.items()}
+            text = text.str.to_lowercase().replace_strict(
+                lowered, default=text, return_dtype=pl.String
+            )
+        if c.case == "lower":
+            text = text.str.to_lowercase()
+        elif c.case == "upper":
+            text = text.str.to_uppercase()
+        value = self._parse(text, c)
+        return value, text.is_not_null() & value.is_null()
+
+    def _from_typed(self, src: pl.Expr, landed: pl.DataType, target: pl.DataType) -> pl.Expr:
+        if target == pl.String:
+            return src.cast(pl.String)
+        return src.cast(target, strict=False)
+
+    def _parse(self, text: pl.Expr, c: ColumnRule) -> pl.Expr:
+        t = c.type
+        if t == "string":
+            return text
+        if t == "bool":
+            low = text.str.to_lowercase()
+            return (
+                pl.when(low.is_in(list(TRUE_TEXT)))
+                .then(True)
+                .when(low.is_in(list(FALSE_TEXT)))
+                .then(False)
+            )
+        if t in ("int", "float") or t.startswith("decimal("):
+            num = _normalise_number(text)
+            if t == "int":
+                return pl.when(num.str.contains(INT_TEXT)).then(num.cast(pl.Int64, strict=False))
+            if t == "float":
+                return pl.when(num.str.contains(FLOAT_TEXT)).then(
+                    num.cast(pl.Float64, strict=False)
+                )
+            p, s = (int(x) for x in t[8:-1].split(","))
+            frac = num.str.extract(r"\.(\d+)$", 1).str.len_chars().fill_null(0)
+            whole = num.str.extract(r"^[+-]?0*(\d*)", 1).str.len_chars()
+            ok = num.str.contains(DECIMAL_TEXT) & (frac <= s) & (whole <= p - s)
+            return pl.when(ok).then(num.cast(pl.Decimal(p, s), strict=False))
+        if t in ("date", "timestamp"):
+            return _parse_time(text, c.formats or [], t)
+        raise AssertionError(t)
+
+    def _check(self, chk: Check, c: ColumnRule) -> pl.Expr:
+        col = pl.col(c.name)
+        if chk.kind == "not_null":
+            return col.is_null() & ~pl.col(f"__bad_{c.name}")
+        if chk.kind == "range":
+            dtype = polars_dtype(c.type)
+            out = pl.lit(False)
+            if chk.min is not None:
+                out = out | (col < _literal(chk.min, dtype))
+            if chk.max is not None:
+                out = out | (col > _literal(chk.max, dtype))
+            return col.is_not_null() & out
+        if chk.kind == "enum":
+            assert chk.values is not None
+            allowed = pl.Series(list(chk.values)).cast(polars_dtype(c.type), strict=False)
+            return col.is_not_null() & ~col.is_in(allowed.implode())
+        assert chk.pattern is not None
+        return col.is_not_null() & ~col.cast(pl.String).str.contains(chk.pattern)
+
+    # --------------------------------------------------------------- marts
+    def mart(self, mart: MartSpec, silver: dict[str, Data], schemas: dict[str, pa.Schema]) -> Data:
+        out_schema = mart_schema(mart, schemas)
+        frame = _frame(silver[mart.source]).lazy()
+        for j in mart.joins:
+            right = _frame(silver[j.table]).lazy()
+            cols = [c for c in j.columns if c not in frame.collect_schema().names()]
+            right = right.select([j.key, *cols]).unique(
+                subset=[j.key], keep="last", maintain_order=True
+            )
+            frame = frame.join(right, on=j.key, how="left", nulls_equal=False)
+        keys = []
+        for g in mart.group_by:
+            col = pl.col(g.column)
+            if g.grain == "day":
+                col = col.cast(pl.Date)
+            elif g.grain == "month":
+                col = col.cast(pl.Date).dt.truncate("1mo")
+            keys.append(col.alias(g.output))
+        aggs = [
+            self._measure(name, m, out_schema.field(name).type) for name, m in mart.measures.items()
+        ]
+        result = (
+            frame.group_by(keys).agg(aggs).sort([g.output for g in mart.group_by], nulls_last=False)
+        )
+        table = result.collect().select(out_schema.names).to_arrow()
+        return table.cast(out_schema)
+
+    def _measure(self, name: str, m: Measure, out_type: pa.DataType) -> pl.Expr:
+        node = parse_measure(m.expr)
+        if m.fn == "count":
+            return (pl.len() if node is None else _expr(node).count()).cast(pl.Int64).alias(name)
+        assert node is not None
+        e = _expr(node)
+        if m.fn == "count_distinct":
+            return e.drop_nulls().n_unique().cast(pl.Int64).alias(name)
+        if m.fn == "mean":
+            if pa.types.is_decimal(out_type):
+                return _decimal_mean(e, out_type.scale).alias(name)
+            return (e.cast(pl.Float64).sum() / e.count()).alias(name)
+        agg: pl.Expr = getattr(e, m.fn)()
+        return agg.alias(name)
+
+
+def _expr(node: Node) -> pl.Expr:
+    if isinstance(node, Col):
+        return pl.col(node.name)
+    if isinstance(node, Num):
+        return pl.lit(node.value)
+    assert isinstance(node, BinOp)
+    left, right = _expr(node.left), _expr(node.right)
+    if node.op == "/":
+        return left.cast(pl.Float64) / right.cast(pl.Float64)
+    out: pl.Expr = _OPS[node.op](left, right)
+    return out
+
+
+def _decimal_mean(e: pl.Expr, scale: int) -> pl.Expr:
+    """sum / count rounded half away from zero at `scale`, in exact integer arithmetic."""
+    units = (e * (10**scale)).cast(pl.Int64, strict=False).sum()
+    n = e.count().cast(pl.Int64)
+    q = (units.abs() * 2 + n) // (n * 2)
+    signed = pl.when(units < 0).then(pl.lit(0, dtype=pl.Int64) - q).otherwise(q)
+    as_decimal = signed.cast(pl.Decimal(38, scale)) / pl.lit(10**scale).cast(pl.Decimal(38, 0))
+    out: pl.Expr = pl.when(n > 0).then(as_decimal.cast(pl.Decimal(38, scale)))
+    return out
+
+
+def _literal(value: object, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(value, datetime | date) or dtype in (pl.Date, pl.Datetime("us")):
+        v = value
+        if isinstance(v, str):
+            v = datetime.fromisoformat(v)
+        if dtype == pl.Date and isinstance(v, datetime):
+            v = v.date()
+        return pl.lit(v).cast(dtype)
+    return pl.lit(value).cast(dtype)
+
+
+def _normalise_number(text: pl.Expr) -> pl.Expr:
+    """European and US grouping, decimal comma → plain text the casts understand."""
+    return (
+        pl.when(text.str.contains(EURO_GROUPED))
+        .then(text.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True))
+        .when(text.str.contains(DECIMAL_COMMA))
+        .then(text.str.replace(",", ".", literal=True))
+        .when(text.str.contains(US_GROUPED))
+        .then(text.str.replace_all(",", "", literal=True))
+        .otherwise(text)
+    )
+
+
+def _parse_time(text: pl.Expr, formats: list[str], kind: str) -> pl.Expr:
+    """First format whose regex matches and whose fields form a real date wins."""
+    candidates = []
+    for fmt in formats:
+        f = compile_format(fmt)
+        if kind == "date" and any(g in "HMSs" for g in f.groups):
+            continue
+        parts = text.str.extract_groups(f.regex)
+        fields: dict[str, pl.Expr] = {}
+        for i, g in enumerate(f.groups):
+            piece = parts.struct[i]
+            if g == "b":
+                fields["m"] = piece.str.to_lowercase().replace_strict(
+                    {m: i + 1 for i, m in enumerate(MONTHS)}, default=None, return_dtype=pl.Int64
+                )
+            else:
+                fields[g] = piece.cast(pl.Int64, strict=False)
+        if "s" in fields:
+            secs = fields["s"]
+            ok = secs.is_between(0, MAX_EPOCH_SECONDS)
+            value = pl.from_epoch(pl.when(ok).then(secs).otherwise(0), time_unit="s").cast(
+                pl.Datetime("us")
+            )
+            candidates.append(pl.when(ok.fill_null(False)).then(value))
+            continue
+        y = fields.get("Y")
+        m = fields.get("m")
+        d = fields.get("d", pl.lit(1))
+        hh = fields.get("H", pl.lit(0))
+        mm = fields.get("M", pl.lit(0))
+        ss = fields.get("S", pl.lit(0))
+        if y is None or m is None:
+            continue
+        leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+        dim = (
+            pl.when(m == 2)
+            .then(pl.when(leap).then(29).otherwise(28))
+            .when(m.is_in([4, 6, 9, 11]))
+            .then(30)
+            .otherwise(31)
+        )
+        valid = (
+            y.is_not_null()
+            & m.is_between(1, 12)
+            & d.is_between(1, 31)
+            & (d <= dim)
+            & hh.is_between(0, 23)
+            & mm.is_between(0, 59)
+            & ss.is_between(0, 59)
+        )
+        fy = pl.when(valid).then(y).otherwise(2000)
+        fm = pl.when(valid).then(m).otherwise(1)
+        fd = pl.when(valid).then(d).otherwise(1)
+        if kind == "date":
+            built = pl.date(fy, fm, fd)
+        else:
+            built = pl.datetime(
+                fy,
+                fm,
+                fd,
+                pl.when(valid).then(hh).otherwise(0),
+                pl.when(valid).then(mm).otherwise(0),
+                pl.when(valid).then(ss).otherwise(0),
+                time_unit="us",
+            )
+        candidates.append(pl.when(valid.fill_null(False)).then(built))
+    if not candidates:
+        return pl.lit(None, dtype=pl.Date if kind == "date" else pl.Datetime("us"))
+    return pl.coalesce(candidates)

@@ -39,6 +39,19 @@ def storage_from(settings: Settings) -> StorageService:
     return adapter
 
 
+ENGINES: dict[str, str] = {
+    "polars": "udo.pipeline.engines.polars:PolarsEngine",
+    "pandas": "udo.pipeline.engines.pandas:PandasEngine",
+    "spark": "udo.pipeline.engines.spark:SparkEngine",
+}
+
+
+def engine_from(name: str) -> Any:
+    """A cleaning engine by name (the heavy ones import their library only now)."""
+    cls = _load(ENGINES, "engine", name)
+    return cls()
+
+
 @dataclass
 class App:
     """Every wired service; what the CLI, the API and tests use."""

@@ -277,20 +277,154 @@ def manifest(dataset: str, batch: str) -> None:
     sys.stdout.write(udo.bronze.manifest(dataset, batch).model_dump_json(indent=2) + "\n")
 
 
+# -------------------------------------------------------------------- clean
+ENGINES = ("polars", "pandas", "spark")
+
+
+def _engine(name: str) -> Any:
+    from udo.bootstrap import engine_from
+
+    return engine_from(name)
+
+
+@app.command()
+def clean(
+    dataset: Annotated[str, typer.Option(help="Dataset to clean.")],
+    batch: Annotated[str | None, typer.Option(help="Batch id (default: the newest).")] = None,
+    engine: Annotated[str, typer.Option(help="polars, pandas or spark.")] = "polars",
+    rules_file: Annotated[
+        Path | None, typer.Option("--rules", help="Rules YAML (default: derived from the spec).")
+    ] = None,
+) -> None:
+    """Clean a Bronze batch into Silver, quarantine and Gold; print the ledger and quality."""
+    m = _clean(dataset, batch, engine, rules_file)
+    _print_ledger(m)
+
+
+def _clean(dataset: str, batch: str | None, engine: str, rules_file: Path | None) -> Any:
+    from udo.domain.rules import RuleSet
+    from udo.pipeline.clean import Pipeline
+
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"--engine {engine!r}: use {', '.join(ENGINES)}")
+    udo = _app()
+    batches = udo.bronze.batches(dataset)
+    if not batches:
+        from udo.errors import BatchError
+
+        raise BatchError(
+            f"dataset {dataset!r} has no landed batch; run `udo generate` or `udo ingest`"
+        )
+    batch = batch or batches[-1]
+    rules = RuleSet.from_yaml(rules_file.read_text(encoding="utf-8")) if rules_file else None
+    eng = _engine(engine)
+    started = time.perf_counter()
+    try:
+        with _bar() as bar:
+            task = bar.add_task(f"cleaning {dataset}/{batch} on {engine}", total=None)
+            ledger = Pipeline(udo.storage, udo.bronze, eng, work_dir=None).clean(
+                dataset, batch, rules=rules, progress=lambda s: bar.update(task, description=s)
+            )
+    finally:
+        eng.close()
+    console.print(
+        f"cleaned [bold]{dataset}/{batch}[/] on [bold]{engine}[/] "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return ledger
+
+
+def _print_ledger(ledger: Any) -> None:
+    from udo.pipeline.clean import Lake
+
+    udo = _app()
+    lake = Lake(udo.storage)
+    t = Table(title=f"ledger {ledger.dataset}/{ledger.batch_id} (rules {ledger.rules_version})")
+    for col in ("table", "bronze in", "silver out", "quarantined", "duplicates", "balanced"):
+        t.add_column(col, justify="left" if col == "table" else "right")
+    for tl in ledger.tables.values():
+        t.add_row(
+            tl.table,
+            f"{tl.bronze_in:,}",
+            f"{tl.silver_out:,}",
+            f"{tl.quarantined:,}",
+            f"{tl.duplicates_removed:,}",
+            "[green]yes[/]" if tl.balanced else "[red]NO[/]",
+        )
+    console.print(t)
+    v = Table(title="rule violations (rows)")
+    for col in ("rule", "action", "rows"):
+        v.add_column(col, justify="right" if col == "rows" else "left")
+    for tl in ledger.tables.values():
+        for rule, n in tl.violations.items():
+            v.add_row(rule, tl.actions.get(rule, ""), f"{n:,}")
+        for col in tl.missing_columns:
+            v.add_row(f"{tl.table}.{col}", "missing in Bronze", "all")
+        for col in tl.extra_columns:
+            v.add_row(f"{tl.table}.{col}", "extra in Bronze (dropped)", "all")
+    console.print(v)
+    if ledger.quality is not None:
+        q = Table(title="cleaning quality vs injected defects (all tables)")
+        for col in ("defect", "injected", "rejected", "repaired", "missed", "recall"):
+            q.add_column(col, justify="left" if col == "defect" else "right")
+        for kind, sc in sorted(ledger.quality.totals().items()):
+            q.add_row(
+                kind,
+                f"{sc.injected:,}",
+                f"{sc.rejected:,}",
+                f"{sc.repaired:,}",
+                f"{sc.missed:,}",
+                f"{sc.recall:.1%}",
+            )
+        console.print(q)
+        for name, tq in ledger.quality.tables.items():
+            if tq.false_rejects:
+                rules = ", ".join(f"{r} {n:,}" for r, n in tq.false_rejects_by_rule.items())
+                console.print(
+                    f"  {name}: {tq.false_rejects:,} rows without an injected defect "
+                    f"rejected ({rules})"
+                )
+    if ledger.marts:
+        console.print("gold: " + ", ".join(f"{m} {n:,} rows" for m, n in ledger.marts.items()))
+    console.print(f"stage seconds: {ledger.stage_seconds}")
+    for tl in ledger.tables.values():
+        console.print(
+            f"silver     {tl.table}: {lake.silver(ledger.dataset, tl.table)}", soft_wrap=True
+        )
+        console.print(
+            f"quarantine {tl.table}: {lake.quarantine(ledger.dataset, tl.table)}", soft_wrap=True
+        )
+    for m in ledger.marts:
+        console.print(f"gold       {m}: {lake.gold(ledger.dataset, m)}", soft_wrap=True)
+
+
+@app.command()
+def rules(
+    dataset: Annotated[str, typer.Option(help="Dataset.")],
+    batch: Annotated[str | None, typer.Option(help="Batch (default: the newest).")] = None,
+) -> None:
+    """Print the cleaning rules derived for a batch, as YAML to edit and pass to --rules."""
+    from udo.pipeline.clean import rules_for
+
+    udo = _app()
+    batch = batch or udo.bronze.batches(dataset)[-1]
+    sys.stdout.write(rules_for(udo.bronze.manifest(dataset, batch)).to_yaml())
+
+
 # --------------------------------------------------------------------- demo
 @app.command()
 def demo(
     rows: Annotated[int, typer.Option(help="Orders to generate.", min=1)] = 100_000,
 ) -> None:
-    """The main job: generate the e-commerce preset with dirt and show what landed where."""
+    """The main job: generate the e-commerce preset with dirt, clean it, show what is where."""
     console.rule("[bold]udo demo: synthetic e-commerce data into Bronze")
     m = _generate("ecommerce", None, rows, "parquet", None, "default", None, None, None)
     _print_batch(m)
+    console.rule("[bold]Bronze → Silver → Gold on the fast engine (polars)")
+    ledger = _clean(m.dataset, m.batch_id, "polars", None)
+    _print_ledger(ledger)
     udo = _app()
-    console.print(
-        f"lake root: {udo.storage.uri('')}\n"
-        "ground truth of injected defects: _defects/<table>.parquet in the batch folder"
-    )
+    console.print(f"lake root: {udo.storage.uri('')}")
 
 
 def main() -> None:

@@ -7,12 +7,13 @@ compiles the same rules and must give the same result; the semantics are fixed h
 2. Text values are standardised in this order: trim (empty → null), value mapping
    (keys matched case-insensitively after trimming), case normalisation.
 3. The value is cast to the column type. Numbers accept a decimal comma ("12,50"),
-   European grouping ("1.234,50") and US grouping ("1,234.50"); a single comma is a
-   decimal comma. A decimal with more fractional digits than its scale, or too many
-   integer digits for its precision, is a cast failure, never silently rounded. Dates and
-   timestamps are parsed with the column's formats in order (strftime directives
-   %Y %m %d %H %M %S %b and %s for epoch seconds; all values are UTC). A value that
-   cannot be cast violates the column's ``type`` rule.
+   European grouping ("1.234,50", "1.234.567") and US grouping ("1,234.50",
+   "1,234,567"); a single comma is a decimal comma and a single point a decimal point
+   ("1.234" is one point two three four). A decimal with more fractional digits than its
+   scale, or too many integer digits for its precision, is a cast failure, never
+   silently rounded. Dates and timestamps are parsed with the column's formats in order
+   (strftime directives %Y %m %d %H %M %S %b and %s for epoch seconds; all values are
+   UTC). A value that cannot be cast violates the column's ``type`` rule.
 4. Checks run on the typed value: not_null, range (inclusive), enum, regex. A null
    violates only not_null.
 5. Foreign keys must exist in the parent table's Silver.
@@ -143,6 +144,18 @@ class TableRules(_Model):
     dedupe: Dedupe | None = Field(default_factory=Dedupe)
     foreign_keys: list[ForeignKeyRule] = Field(default_factory=list)
 
+    def with_ids(self, table: str) -> TableRules:
+        """A copy where every check and foreign key has its id (``<table>.<column>.<kind>``)."""
+        out = self.model_copy(deep=True)
+        for c in out.columns:
+            for chk in c.checks:
+                if not chk.id:
+                    chk.id = f"{table}.{c.name}.{chk.kind}"
+        for fk in out.foreign_keys:
+            if not fk.id:
+                fk.id = f"{table}.{fk.column}.fk"
+        return out
+
     def column(self, name: str) -> ColumnRule:
         """A column's rule by name."""
         for c in self.columns:
@@ -161,14 +174,8 @@ class RuleSet(_Model):
 
     @model_validator(mode="after")
     def _fill_ids(self) -> RuleSet:
-        for tname, t in self.tables.items():
-            for c in t.columns:
-                for chk in c.checks:
-                    if not chk.id:
-                        chk.id = f"{tname}.{c.name}.{chk.kind}"
-            for fk in t.foreign_keys:
-                if not fk.id:
-                    fk.id = f"{tname}.{fk.column}.fk"
+        for tname, t in list(self.tables.items()):
+            self.tables[tname] = t.with_ids(tname)
         return self
 
     def problems(self) -> list[tuple[str, str]]:

@@ -363,8 +363,11 @@ class DatasetSpec(_Model):
         return spec
 
     def to_yaml(self) -> str:
-        """The spec as YAML, defaults left out, ready to copy and edit."""
-        data = self.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+        """The spec as YAML, defaults left out, ready to copy and edit.
+
+        Dumped in Python mode so dates stay YAML dates and bool choice keys stay booleans.
+        """
+        data = self.model_dump(exclude_defaults=True, exclude_none=True)
         data = {"spec_version": self.spec_version, **data}
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
@@ -763,4 +766,9 @@ def expr_names(source: str) -> set[str]:
     """Field names an expression refers to (function names excluded)."""
     tree = ast.parse(source.strip(), mode="eval")
     funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs}
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs}
+    return names - EXPR_CONSTANTS
+
+
+EXPR_CONSTANTS = {"true", "false", "null"}
+"""Names that are constants in the expression language, not fields."""

@@ -255,6 +255,9 @@ class DirtInjector:
             col_of = np.minimum((pick[rows] * len(cols)).astype(np.int64), len(cols) - 1)
             for c_idx, col in enumerate(cols):
                 r = rows[col_of == c_idx]
+                if kind not in ("null_required", "orphan_fk"):
+                    # a null stays null whatever the defect: such rows carry none
+                    r = r[typed[col].gather(r).is_not_null().to_numpy()]
                 if not len(r):
                     continue
                 truth.append(_truth(r, kind, col, typed[col].gather(r)))
@@ -381,7 +384,7 @@ def _malformed_email(old: pl.Series, variant: I64) -> pl.Series:
 
 def _case_noise(old: pl.Series, variant: I64) -> pl.Series:
     s = old.cast(pl.String)
-    return _pick(
+    noisy = _pick(
         variant,
         [
             s.str.to_uppercase(),
@@ -390,7 +393,10 @@ def _case_noise(old: pl.Series, variant: I64) -> pl.Series:
             s + " ",
             " " + s.str.to_lowercase() + "  ",
         ],
-    ).cast(old.dtype)
+    )
+    # a value already in that case would not change: pad it instead, so every listed
+    # defect is visible
+    return noisy.zip_with(noisy != s, " " + s + " ").cast(old.dtype)
 
 
 def _out_of_range(f: FieldSpec, old: pl.Series, variant: I64) -> pl.Series:

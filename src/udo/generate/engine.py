@@ -141,6 +141,10 @@ class DatasetGenerator:
         for name in self.order[table]:
             if not isinstance(sources[name], AggregateValues):
                 chunk.columns[name] = sources[name].make(chunk)
+        for name in self.order[table]:
+            # nulls before the children: a lookup through the link sees what lands
+            if not isinstance(sources[name], AggregateValues):
+                chunk.columns[name] = self._nulls(sources[name], chunk, chunk.columns[name])
         emitted: list[TableChunk] = []
         for child in self.children[table]:
             counts = self._child_counts(child, start, stop)
@@ -155,7 +159,8 @@ class DatasetGenerator:
                 if isinstance(src, AggregateValues) and src.child == child:
                     chunk.columns[name] = src.aggregate(chunk, child_chunk)
         for name in self.order[table]:
-            chunk.columns[name] = self._nulls(sources[name], chunk, chunk.columns[name])
+            if isinstance(sources[name], AggregateValues):
+                chunk.columns[name] = self._nulls(sources[name], chunk, chunk.columns[name])
         self.compiler.keep(table, chunk)
         fields = self.spec.tables[table].fields
         frame = pl.DataFrame([chunk.columns[n] for n in fields if fields[n].emit])

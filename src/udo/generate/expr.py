@@ -93,6 +93,8 @@ class _Compiler:
         if isinstance(node, ast.Expression):
             return self.compile(node.body)
         if isinstance(node, ast.Constant):
+            if node.value is not None and type(node.value) not in (int, float, str, bool):
+                raise self.fail(f"constant {node.value!r} is not allowed")
             return pl.lit(node.value)
         if isinstance(node, ast.Name):
             if node.id in ("true", "false", "null"):

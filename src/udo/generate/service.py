@@ -46,12 +46,12 @@ def generate_batch(
     tables = list(spec.tables)
     injectors = {t: DirtInjector(spec, gen.compiler, t, dirt) for t in tables}
     total = sum(spec.tables[t].rows or 0 for t in gen.roots())
-    done = 0
     ext = WRITERS[fmt].extension
     with bronze.land(dataset, batch_id) as draft:
         columns: dict[str, list[ColumnSchema]] = {}
         records: dict[str, int] = {}
         defect_counts: dict[str, dict[str, int]] = {t: {} for t in tables}
+        errors: list[BaseException] = []
         with ExitStack() as stack:
             writers: dict[str, TableWriter] = {}
             truths: dict[str, ParquetTableWriter] = {}
@@ -74,6 +74,7 @@ def generate_batch(
                     writers[t] = ParquetTableWriter(sink, schema, row_group_rows)  # type: ignore[arg-type]
                 else:
                     writers[t] = WRITERS[fmt](sink, schema)  # type: ignore[arg-type]
+                stack.callback(_abandon_on_error, writers[t], errors)
                 if inj.kinds:
                     truth_schema = pa.schema(
                         [
@@ -83,23 +84,17 @@ def generate_batch(
                     )
                     tsink = stack.enter_context(draft.open_file(f"_defects/{t}.parquet"))
                     truths[t] = ParquetTableWriter(tsink, truth_schema, row_group_rows)  # type: ignore[arg-type]
-            for chunk in gen.run():
-                dirty = injectors[chunk.table].apply(chunk.start, chunk.frame)
-                writers[chunk.table].write(dirty.frame)
-                if chunk.table in truths and len(dirty.truth):
-                    truths[chunk.table].write(dirty.truth)
-                    counts = defect_counts[chunk.table]
-                    for kind, n in dirty.truth["defect"].value_counts().iter_rows():
-                        counts[kind] = counts.get(kind, 0) + n
-                if spec.tables[chunk.table].per_parent is None:
-                    done += len(chunk.frame)
-                    if progress:
-                        progress(done, total)
-            for t in tables:
-                writers[t].close()
-                records[t] = writers[t].records
-                if t in truths:
-                    truths[t].close()
+                    stack.callback(_abandon_on_error, truths[t], errors)
+            try:
+                _write_all(gen, injectors, writers, truths, defect_counts, progress, total)
+                for t in tables:
+                    writers[t].close()
+                    records[t] = writers[t].records
+                    if t in truths:
+                        truths[t].close()
+            except BaseException as exc:
+                errors.append(exc)  # the writers are abandoned as the stack unwinds
+                raise
         manifest_tables = {}
         for t in tables:
             size, sha = draft.file_stats(f"{t}.{ext}")
@@ -132,3 +127,33 @@ def generate_batch(
         )
         draft.commit(manifest)
     return manifest
+
+
+def _write_all(
+    gen: DatasetGenerator,
+    injectors: dict[str, DirtInjector],
+    writers: dict[str, TableWriter],
+    truths: dict[str, ParquetTableWriter],
+    defect_counts: dict[str, dict[str, int]],
+    progress: Progress | None,
+    total: int,
+) -> None:
+    """Stream every chunk through its table's dirt injector to its writers."""
+    done = 0
+    for chunk in gen.run():
+        dirty = injectors[chunk.table].apply(chunk.start, chunk.frame)
+        writers[chunk.table].write(dirty.frame)
+        if chunk.table in truths and len(dirty.truth):
+            truths[chunk.table].write(dirty.truth)
+            counts = defect_counts[chunk.table]
+            for kind, n in dirty.truth["defect"].value_counts().iter_rows():
+                counts[kind] = counts.get(kind, 0) + n
+        if gen.spec.tables[chunk.table].per_parent is None:
+            done += len(chunk.frame)
+            if progress:
+                progress(done, total)
+
+
+def _abandon_on_error(writer: TableWriter, errors: list[BaseException]) -> None:
+    if errors:
+        writer.abandon()

@@ -6,6 +6,7 @@ Output bytes never depend on the chunk size: Parquet row groups have a fixed siz
 
 from __future__ import annotations
 
+import contextlib
 import io
 from abc import ABC, abstractmethod
 from typing import BinaryIO
@@ -50,6 +51,9 @@ class TableWriter(ABC):
     def close(self) -> None:
         """Flush everything; the sink stays open (its owner commits it)."""
 
+    def abandon(self) -> None:  # noqa: B027 - text writers hold nothing to release
+        """Stop writing after a failure; nothing needs to be flushed."""
+
 
 class ParquetTableWriter(TableWriter):
     """zstd-compressed Parquet with fixed-size row groups."""
@@ -84,6 +88,14 @@ class ParquetTableWriter(TableWriter):
         if self.pending_rows:
             self._flush(self.pending_rows)
         self.writer.close()
+
+    def abandon(self) -> None:
+        """Close without flushing (the batch failed; its files are discarded)."""
+        self.pending = []
+        self.pending_rows = 0
+        if self.writer.is_open:
+            with contextlib.suppress(OSError, ValueError):
+                self.writer.close()
 
 
 class CsvTableWriter(TableWriter):

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from udo.domain.manifest import NAME_RE, BronzeManifest
-from udo.errors import BatchError, BatchExists, ObjectNotFound
+from udo.errors import BatchError, BatchExists, ObjectExists, ObjectNotFound
 from udo.ports.storage import StorageService
 
 MANIFEST = "_manifest.json"
@@ -148,7 +148,12 @@ class BronzeStore:
             body = draft.manifest.model_dump_json(indent=2).encode()
             self.storage.put_bytes(f"{draft.prefix}/{MANIFEST}", body, overwrite=False)
             if atomic:
-                self.storage.rename_prefix(staging, final)
+                try:
+                    self.storage.rename_prefix(staging, final)
+                except ObjectExists as exc:  # another process landed the same id meanwhile
+                    raise BatchExists(
+                        f"batch {dataset}/{batch_id} is already landed; Bronze is append-only"
+                    ) from exc
         except BaseException:
             self.storage.delete_prefix(draft.prefix)
             raise

@@ -40,7 +40,10 @@ class LocalStorageAdapter(StorageService):
             raise ObjectExists(key)
         if not overwrite and path.exists():
             raise ObjectExists(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:  # a parent segment is an object
+            raise ObjectExists(key) from exc
         fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; objects get the usual mode
         try:
@@ -107,7 +110,8 @@ class LocalStorageAdapter(StorageService):
         base = self._path(prefix, prefix=True)
         clean = prefix.rstrip("/")
         if base.is_file():
-            yield self._info(clean, base)
+            if not prefix.endswith("/"):  # 'a/' names a folder, never the object 'a'
+                yield self._info(clean, base)
             return
         if not base.is_dir():
             return
@@ -133,6 +137,8 @@ class LocalStorageAdapter(StorageService):
     def delete_prefix(self, prefix: str) -> int:
         base = self._path(prefix, prefix=True)
         if base.is_file():
+            if prefix.endswith("/"):
+                return 0
             base.unlink()
             self._prune(base.parent)
             return 1
@@ -146,11 +152,14 @@ class LocalStorageAdapter(StorageService):
     def rename_prefix(self, src: str, dst: str) -> None:
         src_path = self._path(src.rstrip("/"))
         dst_path = self._path(dst.rstrip("/"))
-        if not src_path.exists():
+        if not src_path.is_file() and not any(True for _ in self.list(src)):
             raise ObjectNotFound(src)
         if dst_path.exists() and (dst_path.is_file() or any(dst_path.iterdir())):
             raise ObjectExists(dst)
-        dst_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            dst_path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise ObjectExists(dst) from exc
         try:
             os.rename(src_path, dst_path)
         except OSError as exc:  # ENOTEMPTY / EEXIST: someone landed dst meanwhile

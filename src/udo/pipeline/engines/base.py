@@ -42,9 +42,11 @@ WHITESPACE = " \t\r\n\f\v"
 WHITESPACE_RE = "[ \\t\\r\\n\\f\\x0b]"
 
 # Numbers as text. Tried in this order; the first that matches decides the reading.
-EURO_GROUPED = r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$"  # 1.234,50 -> 1234.50
-DECIMAL_COMMA = r"^[+-]?\d+,\d+$"  # 12,50 -> 12.50
-US_GROUPED = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"  # 1,234.50 -> 1234.50
+# A lone "1.234" stays one point two three four: grouping is read only where it cannot be
+# a decimal point (a comma decimal part follows, or there are two or more groups).
+EURO_GROUPED = r"^[+-]?\d{1,3}((\.\d{3})+,\d+|(\.\d{3}){2,})$"  # 1.234,50 / 1.234.567
+DECIMAL_COMMA = r"^[+-]?\d+,\d+$"  # 12,50 -> 12.50 (a single comma is a decimal comma)
+US_GROUPED = r"^[+-]?\d{1,3}((,\d{3})+\.\d+|(,\d{3}){2,})$"  # 1,234.50 / 1,234,567
 INT_TEXT = r"^[+-]?\d+$"
 DECIMAL_TEXT = r"^[+-]?\d+(\.\d+)?$"
 FLOAT_TEXT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -171,6 +173,9 @@ class TableJob:
     ingested_at: datetime
     parent_keys: dict[str, Data] = field(default_factory=dict)
     """Per foreign-key rule id: the parent's Silver key values (one column)."""
+
+    def __post_init__(self) -> None:
+        self.rules = self.rules.with_ids(self.table)
 
 
 @dataclass

@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.udo-installed
 PIP    := $(PY) -m pip --disable-pip-version-check
-EXTRAS ?= dev
+EXTRAS ?= dev,spark,pandas,mysql,postgres,synapse
 
 .PHONY: install demo test unit lint format bench clean
 
@@ -38,6 +38,8 @@ unit: install
 
 bench: install
 	$(PY) bench/generate.py
+	$(PY) bench/small_path.py
+	$(PY) bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) udo-data .pytest_cache .mypy_cache .ruff_cache

@@ -1,22 +1,39 @@
 """The composition root: Settings → adapters → services. Nothing else builds an adapter.
 
-Adapters are looked up by their settings' ``type`` in a registry of import paths, so a
-provider's SDK is imported only when that provider is configured.
+Adapters are looked up by their settings' ``type`` in registries of import paths, so a
+provider's SDK is imported only when that provider is configured. Services that need a
+connection (queue, metadata) are built on first use, so `udo spec show` opens nothing.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from udo.config import Settings
+from udo.domain.run import Route
 from udo.errors import ConfigError
 from udo.pipeline.bronze import BronzeStore
+from udo.ports.metadata import MetadataStore
+from udo.ports.notifier import Notifier
+from udo.ports.queue import QueueService
 from udo.ports.storage import StorageService
 
 STORAGE_ADAPTERS: dict[str, str] = {
     "local": "udo.adapters.local.storage:LocalStorageAdapter",
+}
+QUEUE_ADAPTERS: dict[str, str] = {
+    "local": "udo.adapters.local.queue:SQLiteQueueAdapter",
+}
+METADATA_ADAPTERS: dict[str, str] = {
+    "sql": "udo.adapters.sql.metadata:SQLMetadataStore",
+}
+ENGINES: dict[str, str] = {
+    "polars": "udo.pipeline.engines.polars:PolarsEngine",
+    "pandas": "udo.pipeline.engines.pandas:PandasEngine",
+    "spark": "udo.pipeline.engines.spark:SparkEngine",
 }
 
 
@@ -39,11 +56,24 @@ def storage_from(settings: Settings) -> StorageService:
     return adapter
 
 
-ENGINES: dict[str, str] = {
-    "polars": "udo.pipeline.engines.polars:PolarsEngine",
-    "pandas": "udo.pipeline.engines.pandas:PandasEngine",
-    "spark": "udo.pipeline.engines.spark:SparkEngine",
-}
+def queue_from(settings: Settings) -> QueueService:
+    """The configured QueueService adapter."""
+    cls = _load(QUEUE_ADAPTERS, "queue", settings.queue.type)
+    path = Path(settings.queue.path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    adapter: QueueService = cls(path, max_dequeue=settings.queue.max_dequeue)
+    return adapter
+
+
+def metadata_from(settings: Settings) -> MetadataStore:
+    """The configured MetadataStore, migrated to the latest schema."""
+    cls = _load(METADATA_ADAPTERS, "metadata", settings.metadata.type)
+    url = settings.metadata.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    store: MetadataStore = cls(url)
+    store.migrate()
+    return store
 
 
 def engine_from(name: str) -> Any:
@@ -52,17 +82,90 @@ def engine_from(name: str) -> Any:
     return cls()
 
 
-@dataclass
 class App:
-    """Every wired service; what the CLI, the API and tests use."""
+    """Every wired service; what the CLI, the API, the worker and tests use."""
 
-    settings: Settings
-    storage: StorageService
-    bronze: BronzeStore
+    def __init__(self, settings: Settings, storage: StorageService) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.bronze = BronzeStore(storage)
+
+    @property
+    def queue_names(self) -> dict[Route, str]:
+        """Queue of each route."""
+        return {"small": self.settings.queue.small, "large": self.settings.queue.large}
+
+    @property
+    def route_engines(self) -> dict[Route, str]:
+        """Engine of each route."""
+        return {"small": self.settings.engines.small, "large": self.settings.engines.large}
+
+    @cached_property
+    def queue(self) -> QueueService:
+        """small-queue and large-queue."""
+        return queue_from(self.settings)
+
+    @cached_property
+    def metadata(self) -> MetadataStore:
+        """Runs."""
+        return metadata_from(self.settings)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        """Run events."""
+        from udo.adapters.local.notifier import InProcessNotifier
+
+        return InProcessNotifier()
+
+    @cached_property
+    def runs(self) -> Any:
+        """The RunService ("Clean Data")."""
+        from udo.orchestration.runs import RunService
+
+        return RunService(
+            self.bronze,
+            self.queue,
+            self.metadata,
+            self.notifier,
+            queues=self.queue_names,
+            engines=self.route_engines,
+            threshold=self.settings.routing.small_max_records,
+        )
+
+    @cached_property
+    def worker(self) -> Any:
+        """The queue worker."""
+        from udo.orchestration.worker import Worker
+
+        s = self.settings
+        return Worker(
+            storage=self.storage,
+            bronze=self.bronze,
+            queue=self.queue,
+            metadata=self.metadata,
+            notifier=self.notifier,
+            queues=self.queue_names,
+            engines=self.route_engines,
+            engine_factory=engine_from,
+            visibility_timeout=s.queue.visibility_timeout,
+            max_dequeue=s.queue.max_dequeue,
+            retry_backoff=s.worker.retry_backoff_seconds,
+            stage_pause=s.worker.stage_pause_seconds,
+            work_dir=None,
+        )
+
+    def triggers(self) -> Any:
+        """A scheduler draining the queues on their triggers (not started)."""
+        from udo.orchestration.triggers import Triggers
+
+        specs: dict[Route, str] = {
+            "small": self.settings.triggers.small,
+            "large": self.settings.triggers.large,
+        }
+        return Triggers(self.worker, specs)
 
 
 def bootstrap(settings: Settings | None = None) -> App:
     """Build the application from settings (read from the environment if not given)."""
     settings = settings or Settings()
-    storage = storage_from(settings)
-    return App(settings=settings, storage=storage, bronze=BronzeStore(storage))
+    return App(settings=settings, storage=storage_from(settings))

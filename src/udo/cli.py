@@ -411,20 +411,215 @@ def rules(
     sys.stdout.write(rules_for(udo.bronze.manifest(dataset, batch)).to_yaml())
 
 
+# ------------------------------------------------------------ orchestration
+runs_app = typer.Typer(help="Cleaning runs: list and inspect.")
+app.add_typer(runs_app, name="runs")
+ROUTES = ("small", "large")
+
+
+@app.command("request")
+def request_clean(
+    dataset: Annotated[str, typer.Option(help="Dataset to clean.")],
+    batch: Annotated[str | None, typer.Option(help="Batch id (default: the newest).")] = None,
+    force: Annotated[bool, typer.Option(help="Run again even if this batch was cleaned.")] = False,
+) -> None:
+    """ "Clean Data": route a batch by its size and enqueue it (small-queue or large-queue)."""
+    udo = _app()
+    req = udo.runs.request_clean(dataset, batch, force=force)
+    verb = "already requested as" if req.reused else "queued as"
+    console.print(f"{req.decision.reason} → {verb} run [bold]{req.run.id}[/] ({req.run.status})")
+
+
+@app.command()
+def drain(route: Annotated[str, typer.Argument(help="small or large")]) -> None:
+    """Drain a queue now: run every waiting batch on the route's engine."""
+    if route not in ROUTES:
+        raise typer.BadParameter("small or large")
+    udo = _app()
+    runs = _drain(udo, route)
+    console.print(f"{route}-queue drained: {len(runs)} run(s) {', '.join(runs)}")
+
+
+def _drain(udo: Any, route: str) -> list[str]:
+    unsubscribe = udo.notifier.subscribe(_echo_event)
+    try:
+        runs: list[str] = udo.worker.drain(route)
+    finally:
+        unsubscribe()
+    return runs
+
+
+def _echo_event(ev: Any) -> None:
+    colour = {"run.succeeded": "green", "run.failed": "red", "run.dead_lettered": "red"}.get(
+        ev.type, "cyan"
+    )
+    console.print(f"[{colour}]{ev.type:18s}[/] {ev.run_id} {ev.dataset}/{ev.batch_id} {ev.message}")
+
+
+@app.command()
+def worker(
+    route: Annotated[str, typer.Option(help="small, large or all.")] = "all",
+    once: Annotated[bool, typer.Option(help="Drain the queues once and exit.")] = False,
+) -> None:
+    """Take messages from the queues and clean them (SIGTERM: finish the run, then stop)."""
+    import signal
+
+    udo = _app()
+    routes = list(ROUTES) if route == "all" else [route]
+    w = udo.worker
+    udo.notifier.subscribe(_echo_event)
+    if once:
+        for r in routes:
+            w.drain(r)
+        return
+    interrupted = {"count": 0}
+
+    def on_term(signum: int, frame: object) -> None:
+        interrupted["count"] += 1
+        if interrupted["count"] > 1:
+            raise SystemExit(143)  # a second signal: release the message and go
+        err_console.print("stopping after the current run (send again to stop now)")
+        w.stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    console.print(f"worker on {', '.join(udo.queue_names[r] for r in routes)} (Ctrl-C to stop)")
+    try:
+        w.run_forever(routes)
+    finally:
+        w.close()
+
+
+@app.command()
+def queues() -> None:
+    """Depth of each queue and its poison queue."""
+    udo = _app()
+    t = Table(title="queues")
+    for col in ("queue", "depth", "poison"):
+        t.add_column(col)
+    for name, st in udo.runs.queue_status().items():
+        t.add_row(name, str(st["depth"]), str(st["poison"]))
+    console.print(t)
+
+
+@app.command()
+def triggers() -> None:
+    """When each queue is drained next (UTC)."""
+    udo = _app()
+    trig = udo.triggers()
+    for route, at in trig.next_fire_times().items():
+        spec = getattr(udo.settings.triggers, route)
+        console.print(
+            f"{route}-queue: {spec:20s} next {at:%Y-%m-%d %H:%M:%S %Z}"
+            if at
+            else f"{route}: paused"
+        )
+
+
+@runs_app.command("list")
+def runs_list(
+    dataset: Annotated[str | None, typer.Option(help="Only this dataset.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    limit: Annotated[int, typer.Option(help="How many.")] = 20,
+) -> None:
+    """Recent runs, newest first."""
+    from udo.domain.run import RunStatus
+
+    udo = _app()
+    t = Table(title="runs")
+    for col in ("run", "dataset/batch", "records", "route", "engine", "status", "stage", "updated"):
+        t.add_column(col)
+    for r in udo.metadata.list_runs(
+        dataset=dataset, status=RunStatus(status) if status else None, limit=limit
+    ):
+        t.add_row(
+            r.id,
+            f"{r.dataset}/{r.batch_id}",
+            f"{r.records:,}",
+            r.route,
+            r.engine,
+            r.status,
+            r.stage or "",
+            f"{r.updated_at:%H:%M:%S}",
+        )
+    console.print(t)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str) -> None:
+    """A run: transitions with timestamps, stage timings, ledger, error."""
+    from udo.domain.ledger import Ledger
+
+    udo = _app()
+    r = udo.metadata.get_run(run_id)
+    console.print(
+        f"[bold]{r.id}[/] {r.dataset}/{r.batch_id}: {r.status} "
+        f"({r.route}, {r.engine}, {r.records:,} records, attempts {r.attempts})"
+    )
+    t = Table(title="transitions")
+    for col in ("at (UTC)", "status", "stage", "detail"):
+        t.add_column(col)
+    for tr in udo.metadata.transitions(run_id):
+        t.add_row(f"{tr.at:%Y-%m-%d %H:%M:%S.%f}", tr.status, tr.stage or "", tr.detail or "")
+    console.print(t)
+    if r.error:
+        console.print(f"[red]error:[/] {r.error}")
+    if r.ledger:
+        _print_ledger(Ledger.model_validate(r.ledger))
+
+
 # --------------------------------------------------------------------- demo
 @app.command()
 def demo(
-    rows: Annotated[int, typer.Option(help="Orders to generate.", min=1)] = 100_000,
+    small_rows: Annotated[int, typer.Option(help="Orders in the small batch.", min=1)] = 1_500,
+    large_rows: Annotated[int, typer.Option(help="Orders in the large batch.", min=1)] = 200_000,
 ) -> None:
-    """The main job: generate the e-commerce preset with dirt, clean it, show what is where."""
-    console.rule("[bold]udo demo: synthetic e-commerce data into Bronze")
-    m = _generate("ecommerce", None, rows, "parquet", None, "default", None, None, None)
-    _print_batch(m)
-    console.rule("[bold]Bronze → Silver → Gold on the fast engine (polars)")
-    ledger = _clean(m.dataset, m.batch_id, "polars", None)
-    _print_ledger(ledger)
+    """The main job: generate two e-commerce batches with dirt, request cleaning ("Clean
+    Data"), drain small-queue (fast engine) and large-queue (Spark), show what is where."""
+    from udo.domain.ledger import Ledger
+    from udo.pipeline.clean import Lake
+
     udo = _app()
+    console.rule("[bold]1. Synthetic e-commerce data into Bronze")
+    small = _generate("ecommerce", None, small_rows, "parquet", None, "default", None, None, None)
+    _print_batch(small)
+    large = _generate("ecommerce", None, large_rows, "parquet", None, "default", None, None, None)
+    _print_batch(large)
+    console.rule("[bold]2. Clean Data: routing by size")
+    requests = [udo.runs.request_clean(m.dataset, m.batch_id) for m in (small, large)]
+    for req in requests:
+        console.print(
+            f"{req.run.dataset}/{req.run.batch_id}: {req.decision.reason} → run {req.run.id}"
+        )
+    console.rule("[bold]3. Drain small-queue now (fast engine) and large-queue now (Spark)")
+    for route in ("small", "large"):
+        _drain(udo, route)
+    console.rule("[bold]4. Runs")
+    lake = Lake(udo.storage)
+    for req in requests:
+        run = udo.metadata.get_run(req.run.id)
+        console.print(
+            f"[bold]{run.id}[/] {run.dataset}/{run.batch_id} on {run.engine}: {run.status} "
+            f"{run.stage_seconds}"
+        )
+        if run.error:
+            console.print(f"[red]{run.error}[/]")
+        if run.ledger:
+            _print_ledger(Ledger.model_validate(run.ledger))
+    console.rule("[bold]5. Gold previews")
+    from udo.pipeline import delta
+
+    for mart in ("daily_sales", "customer_lifetime_value", "product_performance"):
+        table = delta.read(lake.gold(small.dataset, mart))
+        if table.num_columns:
+            import polars as pl
+
+            frame = pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            console.print(f"[bold]{mart}[/] ({frame.height:,} rows)")
+            console.print(str(frame.head(5)))
     console.print(f"lake root: {udo.storage.uri('')}")
+    console.print(f"queues: {udo.settings.queue.path}   runs: {udo.settings.metadata.url}")
 
 
 def main() -> None:

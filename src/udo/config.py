@@ -46,6 +46,54 @@ class IngestSettings(BaseModel):
     malformed_samples: int = Field(20, ge=0, description="malformed lines listed per file")
 
 
+class QueueSettings(BaseModel):
+    """small-queue and large-queue."""
+
+    type: Cloud | None = None
+    path: Path = Field(Path("udo-data/queues.db"), description="local adapter: the SQLite file")
+    small: str = "small-queue"
+    large: str = "large-queue"
+    visibility_timeout: float = Field(300.0, gt=0, description="seconds a received message hides")
+    max_dequeue: int = Field(5, ge=1, description="deliveries before a message is poison")
+
+
+class MetadataSettings(BaseModel):
+    """Runs and their history."""
+
+    type: Literal["sql"] = "sql"
+    url: str = Field("sqlite:///udo-data/udo.db", description="any SQLAlchemy URL")
+
+
+class RoutingSettings(BaseModel):
+    """The roadmap's Data Routing Logic."""
+
+    small_max_records: int = Field(10_000, ge=0, description="<= this many records: small-queue")
+
+
+class TriggerSettings(BaseModel):
+    """When each queue is drained: ``interval:<seconds>`` or ``cron:<crontab, UTC>``."""
+
+    small: str = "interval:600"
+    large: str = "cron:0 2 * * *"
+
+
+class EngineSettings(BaseModel):
+    """The engine of each route."""
+
+    small: Literal["polars", "pandas"] = "polars"
+    large: Literal["spark", "polars", "pandas"] = "spark"
+
+
+class WorkerSettings(BaseModel):
+    """The queue worker."""
+
+    poll_seconds: float = Field(2.0, gt=0, description="idle wait between empty receives")
+    retry_backoff_seconds: float = Field(5.0, ge=0, description="first retry delay; doubles")
+    stage_pause_seconds: float = Field(
+        0.0, ge=0, description="testing aid: sleep after each stage (crash-safety tests)"
+    )
+
+
 def _toml_path() -> Path:
     return Path(os.environ.get("UDO_CONFIG", "udo.toml"))
 
@@ -65,11 +113,19 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     generate: GenerateSettings = GenerateSettings()
     ingest: IngestSettings = IngestSettings()
+    queue: QueueSettings = QueueSettings()
+    metadata: MetadataSettings = MetadataSettings()
+    routing: RoutingSettings = RoutingSettings()
+    triggers: TriggerSettings = TriggerSettings()
+    engines: EngineSettings = EngineSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @model_validator(mode="after")
     def _apply_profile(self) -> Settings:
         if self.storage.type is None:
             self.storage.type = self.cloud
+        if self.queue.type is None:
+            self.queue.type = self.cloud
         return self
 
     @classmethod

@@ -75,3 +75,11 @@ class BatchExists(BatchError):
 
 class IngestError(TerminalError):
     """A user's file cannot be read at all (as opposed to rows that are merely malformed)."""
+
+
+class RunNotFound(TerminalError):
+    """No run with that id."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"no run {run_id}")

@@ -370,7 +370,7 @@ def test_yaml_profile_file(tmp_path: Path) -> None:
     products = manifest.tables["products"]  # no foreign key: duplicates only
     assert products.defects is not None
     assert set(products.defects.counts) == {"duplicate"}
-    assert products.records == 5000 + products.defects.counts["duplicate"]
+    assert products.records == 2000 + products.defects.counts["duplicate"]
 
 
 def test_unknown_profile_name_is_a_spec_error() -> None:

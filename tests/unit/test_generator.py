@@ -76,7 +76,7 @@ def batch_files(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def small_spec() -> DatasetSpec:
-    """The e-commerce preset at 2,000 orders (400 customers, 5,000 products)."""
+    """The e-commerce preset at 2,000 orders (400 customers, 2,000 products)."""
     return load_preset("ecommerce").scaled(2000)
 
 

@@ -121,7 +121,7 @@ class Pipeline:
 
     def _as_data(self, frame: pl.DataFrame, folder: Path, name: str) -> Data:
         table = frame.to_arrow()
-        if not getattr(self.engine, "reads_files", False):
+        if not self.engine.reads_files:
             return table
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.parquet"
@@ -194,7 +194,7 @@ class Pipeline:
         key = self.bronze.file_key(manifest.dataset, manifest.batch_id, tm.file)
         raw_table = read_raw(self.storage, key, tm)
         raw: Data = raw_table
-        if getattr(self.engine, "reads_files", False):
+        if self.engine.reads_files:
             raw = stage_raw(self.storage, key, tm, work / "raw")
         parent_keys: dict[str, Data] = {}
         for fk in table_rules.foreign_keys:

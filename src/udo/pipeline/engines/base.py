@@ -201,6 +201,8 @@ class Engine(ABC):
     """A cleaning engine. Implementations must agree row for row (parity tests)."""
 
     name: ClassVar[str]
+    reads_files: ClassVar[bool] = False
+    """Capability: the engine reads and returns Parquet files instead of Arrow tables."""
 
     @abstractmethod
     def clean(self, job: TableJob) -> TableResult:

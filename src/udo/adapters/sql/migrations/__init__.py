@@ -1,0 +1,1 @@
+"""The Alembic environment of udo's SQL adapters (see `SQLMetadataStore.migrate`)."""

@@ -1,0 +1,92 @@
+"""QueueService: small-queue and large-queue (SQLite locally, Azure Storage Queue, MNS).
+
+Delivery is at least once. A received message is invisible for its visibility timeout;
+the receiver deletes it when done, or it becomes visible again and is delivered again.
+Each delivery increments its dequeue count; a message about to be delivered for the
+`max_dequeue + 1`-th time is moved to ``<queue>-poison`` instead (the Azure Functions
+convention, `max_dequeue` = 5). Sinks are idempotent, so the effect is exactly once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from udo.errors import TerminalError, UdoError
+
+
+class QueueError(UdoError):
+    """Base of QueueService errors."""
+
+
+class ReceiptExpired(QueueError, TerminalError):
+    """The receipt is no longer valid: the message was delivered again or deleted."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A delivered message."""
+
+    id: str
+    body: str
+    receipt: str
+    """Proof of this delivery; needed to delete, extend or release it."""
+    dequeue_count: int
+    enqueued_at: datetime
+    visible_at: datetime
+
+
+class QueueService(ABC):
+    """A set of named queues with visibility timeouts and poison queues."""
+
+    max_message_bytes: ClassVar[int] = 64 * 1024
+    max_dequeue: int = 5
+
+    @abstractmethod
+    def send(self, queue: str, body: str, *, delay_seconds: float = 0) -> str:
+        """Enqueue `body` (at most `max_message_bytes` UTF-8 bytes); return the message id."""
+
+    @abstractmethod
+    def receive(
+        self, queue: str, *, max_messages: int = 1, visibility_timeout: float = 300
+    ) -> list[Message]:
+        """Up to `max_messages` visible messages, oldest first, each now invisible.
+
+        Messages past `max_dequeue` deliveries are moved to ``<queue>-poison`` instead of
+        being returned. Safe when several processes receive from the same queue: a
+        message is never delivered to two receivers within its visibility timeout.
+        """
+
+    @abstractmethod
+    def delete(self, queue: str, receipt: str) -> None:
+        """Delete a delivered message; `ReceiptExpired` if the receipt is stale."""
+
+    @abstractmethod
+    def extend(self, queue: str, receipt: str, visibility_timeout: float) -> str:
+        """Keep a message invisible for `visibility_timeout` more seconds from now.
+
+        Returns the new receipt (the old one is no longer valid); `ReceiptExpired` if stale.
+        """
+
+    @abstractmethod
+    def release(self, queue: str, receipt: str) -> None:
+        """Make a delivered message visible again now (a worker shutting down)."""
+
+    @abstractmethod
+    def depth(self, queue: str) -> int:
+        """Messages in the queue, visible or not."""
+
+    @abstractmethod
+    def peek(self, queue: str, *, max_messages: int = 32) -> list[Message]:
+        """Messages without receiving them (receipt empty), oldest first."""
+
+    @abstractmethod
+    def purge(self, queue: str) -> int:
+        """Delete every message of the queue; return how many."""
+
+
+def poison_name(queue: str) -> str:
+    """The poison queue of `queue`."""
+    return f"{queue}-poison"

@@ -9,12 +9,13 @@ convention, `max_dequeue` = 5). Sinks are idempotent, so the effect is exactly o
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from udo.errors import TerminalError, UdoError
+from udo.errors import TerminalError, TransientError, UdoError
 
 
 class QueueError(UdoError):
@@ -23,6 +24,34 @@ class QueueError(UdoError):
 
 class ReceiptExpired(QueueError, TerminalError):
     """The receipt is no longer valid: the message was delivered again or deleted."""
+
+
+_NAME = re.compile(r"[a-z0-9](?:-?[a-z0-9])*")
+
+
+class QueueBusy(QueueError, TransientError):
+    """The queue file stayed locked by another process past the busy timeout; retry."""
+
+
+class InvalidQueueName(QueueError, TerminalError):
+    """A queue name breaks the naming rules (see `check_queue_name`)."""
+
+
+class MessageTooLarge(QueueError, TerminalError):
+    """A message body is larger than `max_message_bytes` once encoded as UTF-8."""
+
+
+def check_queue_name(queue: str) -> None:
+    """Raise `InvalidQueueName` unless `queue` is a valid Azure Storage Queue name.
+
+    3-63 characters: lowercase letters, digits and hyphens; it starts and ends with a
+    letter or digit and has no two hyphens in a row.
+    """
+    if not isinstance(queue, str) or not 3 <= len(queue) <= 63 or not _NAME.fullmatch(queue):
+        raise InvalidQueueName(
+            f"invalid queue name {queue!r}: use 3-63 lowercase letters, digits and hyphens, "
+            "starting and ending with a letter or digit, no '--' (e.g. 'small-queue')"
+        )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import secrets
 import sqlite3
 import threading
@@ -28,15 +27,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from udo.errors import TerminalError, TransientError
-from udo.ports.queue import Message, QueueError, QueueService, ReceiptExpired, poison_name
+from udo.ports.queue import (
+    Message,
+    MessageTooLarge,
+    QueueBusy,
+    QueueError,
+    QueueService,
+    ReceiptExpired,
+    check_queue_name,
+    poison_name,
+)
 
 MAX_BATCH = 32
 """Most messages one `receive` or `peek` returns (Azure Storage Queue's limit)."""
 MAX_SECONDS = 7 * 24 * 3600.0
 """Longest visibility timeout or send delay (Azure Storage Queue's limit)."""
 
-_NAME = re.compile(r"[a-z0-9](?:-?[a-z0-9])*")
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -53,31 +59,6 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_order ON messages (queue, enqueued_at, seq);
 """
-
-
-class QueueBusy(QueueError, TransientError):
-    """The queue file stayed locked by another process past the busy timeout; retry."""
-
-
-class InvalidQueueName(QueueError, TerminalError):
-    """A queue name breaks the naming rules (see `check_queue_name`)."""
-
-
-class MessageTooLarge(QueueError, TerminalError):
-    """A message body is larger than `max_message_bytes` once encoded as UTF-8."""
-
-
-def check_queue_name(queue: str) -> None:
-    """Raise `InvalidQueueName` unless `queue` is a valid Azure Storage Queue name.
-
-    3-63 characters: lowercase letters, digits and hyphens; it starts and ends with a
-    letter or digit and has no two hyphens in a row.
-    """
-    if not isinstance(queue, str) or not 3 <= len(queue) <= 63 or not _NAME.fullmatch(queue):
-        raise InvalidQueueName(
-            f"invalid queue name {queue!r}: use 3-63 lowercase letters, digits and hyphens, "
-            "starting and ending with a letter or digit, no '--' (e.g. 'small-queue')"
-        )
 
 
 def _check_seconds(what: str, value: float, *, allow_zero: bool) -> None:

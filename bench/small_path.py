@@ -34,14 +34,7 @@ def measure(engine: str, orders: int, repeat: int) -> dict[str, Any]:
     """Median stage seconds of `repeat` runs of the small path on `engine`."""
     with tempfile.TemporaryDirectory(prefix="udo-bench-small-") as tmp:
         root = Path(tmp)
-        app = bootstrap(
-            Settings(
-                storage={"root": root / "lake"},
-                queue={"path": root / "queues.db"},
-                metadata={"url": f"sqlite:///{root / 'udo.db'}"},
-                engines={"small": engine},
-            )
-        )
+        app = bootstrap(Settings(data_dir=root, engines={"small": engine}))
         manifest = generate_batch(
             app.bronze,
             load_preset("ecommerce").scaled(orders),

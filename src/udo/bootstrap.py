@@ -8,18 +8,25 @@ connection (queue, metadata) are built on first use, so `udo spec show` opens no
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from udo.config import Settings
+from udo.config import DestinationSettings, Settings
 from udo.domain.run import Route
 from udo.errors import ConfigError
 from udo.pipeline.bronze import BronzeStore
+from udo.ports.destination import Destination
 from udo.ports.metadata import MetadataStore
 from udo.ports.notifier import Notifier
 from udo.ports.queue import QueueService
 from udo.ports.storage import StorageService
+
+if TYPE_CHECKING:
+    from udo.domain.rules import RuleSet
+    from udo.pipeline.clean import Pipeline
+    from udo.pipeline.load import LoadPlan
 
 STORAGE_ADAPTERS: dict[str, str] = {
     "local": "udo.adapters.local.storage:LocalStorageAdapter",
@@ -29,6 +36,13 @@ QUEUE_ADAPTERS: dict[str, str] = {
 }
 METADATA_ADAPTERS: dict[str, str] = {
     "sql": "udo.adapters.sql.metadata:SQLMetadataStore",
+}
+DESTINATION_ADAPTERS: dict[str, str] = {
+    "duckdb": "udo.adapters.local.destination:DuckDBDestination",
+    "sqlite": "udo.adapters.local.destination:SQLiteDestination",
+    "mysql": "udo.adapters.sql.mysql:MySQLDestination",
+    "postgres": "udo.adapters.sql.postgres:PostgresDestination",
+    "synapse": "udo.adapters.sql.synapse:SynapseDestination",
 }
 ENGINES: dict[str, str] = {
     "polars": "udo.pipeline.engines.polars:PolarsEngine",
@@ -59,6 +73,7 @@ def storage_from(settings: Settings) -> StorageService:
 def queue_from(settings: Settings) -> QueueService:
     """The configured QueueService adapter."""
     cls = _load(QUEUE_ADAPTERS, "queue", settings.queue.type)
+    assert settings.queue.path is not None  # filled from data_dir by Settings
     path = Path(settings.queue.path)
     path.parent.mkdir(parents=True, exist_ok=True)
     adapter: QueueService = cls(path, max_dequeue=settings.queue.max_dequeue)
@@ -69,11 +84,42 @@ def metadata_from(settings: Settings) -> MetadataStore:
     """The configured MetadataStore, migrated to the latest schema."""
     cls = _load(METADATA_ADAPTERS, "metadata", settings.metadata.type)
     url = settings.metadata.url
+    assert url is not None  # filled from data_dir by Settings
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     store: MetadataStore = cls(url)
     store.migrate()
     return store
+
+
+def destination_from(settings: Settings, role: str) -> Destination:
+    """The Destination configured for `role` ("warehouse" / "operational"); connects lazily."""
+    ds: DestinationSettings = getattr(settings, role)
+    cls = _load(DESTINATION_ADAPTERS, role, ds.type)
+    if ds.url is not None:
+        url = ds.url.get_secret_value()
+    elif ds.type in ("duckdb", "sqlite"):
+        url = f"{ds.type}:///{settings.data_dir / f'{role}.{ds.type}'}"
+    else:
+        raise ConfigError(f"{role} type {ds.type!r} needs a URL: set UDO_{role.upper()}__URL")
+    try:
+        destination: Destination = cls.from_url(url, bulk=ds.bulk)
+    except ValueError as exc:
+        raise ConfigError(f"UDO_{role.upper()}__URL: {exc}") from None  # no secret in the chain
+    return destination
+
+
+def load_plan_from(settings: Settings) -> Callable[[RuleSet], LoadPlan]:
+    """The configured load plan for a dataset's rules."""
+    from udo.pipeline.load import LoadPlan
+
+    ls = settings.load
+    if ls.plan_file is not None:
+        plan = LoadPlan.from_yaml(ls.plan_file.read_text(encoding="utf-8"))
+        return lambda rules: plan
+    return lambda rules: LoadPlan.default(
+        rules, facts=ls.facts, marts=ls.marts, entities=ls.entities
+    )
 
 
 def engine_from(name: str) -> Any:
@@ -99,6 +145,27 @@ class App:
     def route_engines(self) -> dict[Route, str]:
         """Engine of each route."""
         return {"small": self.settings.engines.small, "large": self.settings.engines.large}
+
+    @cached_property
+    def destinations(self) -> dict[str, Destination]:
+        """The warehouse and the operational database (empty when loading is off)."""
+        if not self.settings.load.enabled:
+            return {}
+        return {
+            role: destination_from(self.settings, role) for role in ("warehouse", "operational")
+        }
+
+    def pipeline(self, engine: Any) -> Pipeline:
+        """The medallion pipeline on `engine`, loading into the configured destinations."""
+        from udo.pipeline.clean import Pipeline
+
+        return Pipeline(
+            self.storage,
+            self.bronze,
+            engine,
+            destinations=self.destinations,
+            load_plan=load_plan_from(self.settings),
+        )
 
     @cached_property
     def queue(self) -> QueueService:
@@ -147,6 +214,7 @@ class App:
             queues=self.queue_names,
             engines=self.route_engines,
             engine_factory=engine_from,
+            pipeline_factory=self.pipeline,
             visibility_timeout=s.queue.visibility_timeout,
             max_dequeue=s.queue.max_dequeue,
             retry_backoff=s.worker.retry_backoff_seconds,

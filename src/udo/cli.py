@@ -303,7 +303,6 @@ def clean(
 
 def _clean(dataset: str, batch: str | None, engine: str, rules_file: Path | None) -> Any:
     from udo.domain.rules import RuleSet
-    from udo.pipeline.clean import Pipeline
 
     if engine not in ENGINES:
         raise typer.BadParameter(f"--engine {engine!r}: use {', '.join(ENGINES)}")
@@ -322,7 +321,7 @@ def _clean(dataset: str, batch: str | None, engine: str, rules_file: Path | None
     try:
         with _bar() as bar:
             task = bar.add_task(f"cleaning {dataset}/{batch} on {engine}", total=None)
-            ledger = Pipeline(udo.storage, udo.bronze, eng, work_dir=None).clean(
+            ledger = udo.pipeline(eng).clean(
                 dataset, batch, rules=rules, progress=lambda s: bar.update(task, description=s)
             )
     finally:
@@ -386,6 +385,22 @@ def _print_ledger(ledger: Any) -> None:
                 )
     if ledger.marts:
         console.print("gold: " + ", ".join(f"{m} {n:,} rows" for m, n in ledger.marts.items()))
+    if ledger.load is not None:
+        lt = Table(title="loaded into destinations (reconciled: counts and exact decimal sums)")
+        for col in ("destination", "table", "mode", "rows", "method"):
+            lt.add_column(col, justify="right" if col == "rows" else "left")
+        for t in ledger.load.tables:
+            lt.add_row(t.destination, t.target, t.mode, f"{t.rows:,}", t.method or "")
+        console.print(lt)
+        ok = ledger.load.reconciled
+        console.print(
+            f"reconciliation: {len(ledger.load.checks)} checks, "
+            + (
+                "[green]all match[/]"
+                if ok
+                else f"[red]{len(ledger.load.mismatches())} mismatches[/]"
+            )
+        )
     console.print(f"stage seconds: {ledger.stage_seconds}")
     for tl in ledger.tables.values():
         console.print(
@@ -581,9 +596,14 @@ def demo(
 
     udo = _app()
     console.rule("[bold]1. Synthetic e-commerce data into Bronze")
-    small = _generate("ecommerce", None, small_rows, "parquet", None, "default", None, None, None)
+    # two datasets: the same preset twice in one dataset would repeat the same keys
+    small = _generate(
+        "ecommerce", None, small_rows, "parquet", 7, "default", "shop_daily", None, None
+    )
     _print_batch(small)
-    large = _generate("ecommerce", None, large_rows, "parquet", None, "default", None, None, None)
+    large = _generate(
+        "ecommerce", None, large_rows, "parquet", 42, "default", "shop_history", None, None
+    )
     _print_batch(large)
     console.rule("[bold]2. Clean Data: routing by size")
     requests = [udo.runs.request_clean(m.dataset, m.batch_id) for m in (small, large)]
@@ -610,13 +630,13 @@ def demo(
     from udo.pipeline import delta
 
     for mart in ("daily_sales", "customer_lifetime_value", "product_performance"):
-        table = delta.read(lake.gold(small.dataset, mart))
+        table = delta.read(lake.gold(large.dataset, mart))
         if table.num_columns:
             import polars as pl
 
             frame = pl.from_arrow(table)
             assert isinstance(frame, pl.DataFrame)
-            console.print(f"[bold]{mart}[/] ({frame.height:,} rows)")
+            console.print(f"[bold]{large.dataset}: {mart}[/] ({frame.height:,} rows)")
             console.print(str(frame.head(5)))
     console.print(f"lake root: {udo.storage.uri('')}")
     console.print(f"queues: {udo.settings.queue.path}   runs: {udo.settings.metadata.url}")

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,7 +28,7 @@ class StorageSettings(BaseModel):
     """The lake: where Bronze (and later Silver and Gold) live."""
 
     type: Cloud | None = Field(None, description="adapter; defaults to the cloud profile")
-    root: Path = Field(Path("udo-data/lake"), description="local adapter: the lake's folder")
+    root: Path | None = Field(None, description="local adapter: the lake (<data_dir>/lake)")
 
 
 class GenerateSettings(BaseModel):
@@ -50,7 +50,7 @@ class QueueSettings(BaseModel):
     """small-queue and large-queue."""
 
     type: Cloud | None = None
-    path: Path = Field(Path("udo-data/queues.db"), description="local adapter: the SQLite file")
+    path: Path | None = Field(None, description="local adapter: <data_dir>/queues.db")
     small: str = "small-queue"
     large: str = "large-queue"
     visibility_timeout: float = Field(300.0, gt=0, description="seconds a received message hides")
@@ -61,7 +61,7 @@ class MetadataSettings(BaseModel):
     """Runs and their history."""
 
     type: Literal["sql"] = "sql"
-    url: str = Field("sqlite:///udo-data/udo.db", description="any SQLAlchemy URL")
+    url: str | None = Field(None, description="any SQLAlchemy URL (sqlite:///<data_dir>/udo.db)")
 
 
 class RoutingSettings(BaseModel):
@@ -94,6 +94,37 @@ class WorkerSettings(BaseModel):
     )
 
 
+DestinationType = Literal["duckdb", "sqlite", "mysql", "postgres", "synapse"]
+DESTINATION_PROFILES: dict[str, tuple[DestinationType, DestinationType]] = {
+    "local": ("duckdb", "sqlite"),
+    "azure": ("synapse", "mysql"),
+    "alicloud": ("duckdb", "sqlite"),  # AnalyticDB / ApsaraDB adapters are V2
+}
+
+
+class DestinationSettings(BaseModel):
+    """A database udo loads into: the warehouse or the operational DB."""
+
+    type: DestinationType | None = Field(None, description="adapter; defaults to the cloud profile")
+    url: SecretStr | None = Field(
+        None,
+        description="duckdb:///path, sqlite:///path, mysql://user:pw@host:3306/db, "
+        "postgresql://..., or (synapse) an ODBC connection string or mssql+pyodbc:// URL; "
+        "duckdb/sqlite default to <data_dir>/<role>.<type>",
+    )
+    bulk: bool = Field(True, description="use the bulk path (Arrow scan, COPY, LOAD DATA)")
+
+
+class LoadSettings(BaseModel):
+    """What is loaded where after cleaning (udo.pipeline.load.LoadPlan.default)."""
+
+    enabled: bool = True
+    facts: list[str] | None = Field(None, description="Silver tables for the warehouse")
+    marts: list[str] | None = Field(None, description="Gold marts for the warehouse (default all)")
+    entities: list[str] | None = Field(None, description="Silver tables for the operational DB")
+    plan_file: Path | None = Field(None, description="a whole LoadPlan in YAML/JSON")
+
+
 def _toml_path() -> Path:
     return Path(os.environ.get("UDO_CONFIG", "udo.toml"))
 
@@ -119,13 +150,25 @@ class Settings(BaseSettings):
     triggers: TriggerSettings = TriggerSettings()
     engines: EngineSettings = EngineSettings()
     worker: WorkerSettings = WorkerSettings()
+    warehouse: DestinationSettings = Field(default_factory=DestinationSettings)
+    operational: DestinationSettings = Field(default_factory=DestinationSettings)
+    load: LoadSettings = Field(default_factory=LoadSettings)
 
     @model_validator(mode="after")
     def _apply_profile(self) -> Settings:
         if self.storage.type is None:
             self.storage.type = self.cloud
+        if self.storage.root is None:
+            self.storage.root = self.data_dir / "lake"
+        if self.queue.path is None:
+            self.queue.path = self.data_dir / "queues.db"
+        if self.metadata.url is None:
+            self.metadata.url = f"sqlite:///{self.data_dir / 'udo.db'}"
         if self.queue.type is None:
             self.queue.type = self.cloud
+        warehouse, operational = DESTINATION_PROFILES[self.cloud]
+        self.warehouse.type = self.warehouse.type or warehouse
+        self.operational.type = self.operational.type or operational
         return self
 
     @classmethod

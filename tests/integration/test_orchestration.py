@@ -30,9 +30,7 @@ from udo.ports.queue import poison_name
 
 def _env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {
-        "UDO_STORAGE__ROOT": str(tmp / "lake"),
-        "UDO_QUEUE__PATH": str(tmp / "queues.db"),
-        "UDO_METADATA__URL": f"sqlite:///{tmp / 'udo.db'}",
+        "UDO_DATA_DIR": str(tmp),
         "UDO_QUEUE__VISIBILITY_TIMEOUT": "3",
         "UDO_ENGINES__LARGE": "polars",
         "UDO_WORKER__RETRY_BACKOFF_SECONDS": "0",
@@ -95,7 +93,7 @@ def test_drain_runs_the_pipeline_and_publishes_cleaning_complete(tmp_path: Path)
     req = app.runs.request_clean("ecommerce", "b1")
     assert app.worker.drain("small") == [req.run.id]
     run = app.metadata.get_run(req.run.id)
-    assert run.status == RunStatus.SUCCEEDED and run.ledger is not None
+    assert run.status == RunStatus.SUCCEEDED and run.ledger is not None, run.error
     assert run.ledger["tables"]["orders"]["bronze_in"] > 0
     assert set(run.stage_seconds) >= {"silver", "gold"}
     statuses = [t.status for t in app.metadata.transitions(run.id)]

@@ -38,7 +38,12 @@ tables:
 def udo(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `python -m udo.cli ARGS` in `workdir`, with the lake at workdir/lake."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("UDO_")}
-    env.update(UDO_STORAGE__ROOT=str(workdir / "lake"), COLUMNS="200", NO_COLOR="1")
+    env.update(
+        UDO_DATA_DIR=str(workdir),
+        UDO_STORAGE__ROOT=str(workdir / "lake"),
+        COLUMNS="200",
+        NO_COLOR="1",
+    )
     return subprocess.run(
         [sys.executable, "-m", "udo.cli", *args],
         cwd=workdir,

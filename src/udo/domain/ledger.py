@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Literal
+
 from pydantic import BaseModel, Field
+
+Layer = Literal["silver", "gold"]
+LoadMode = Literal["batch", "current", "full"]
+"""batch: this batch's Silver rows by `replace_batch`; current: the latest row per key by
+`upsert`; full: the whole table (a mart, or a Silver current view) by `replace_all`."""
 
 
 class TableLedger(BaseModel):
@@ -69,6 +77,56 @@ class QualityReport(BaseModel):
         return out
 
 
+class LoadedTable(BaseModel):
+    """One table loaded into one destination."""
+
+    destination: str
+    target: str
+    layer: Layer
+    source: str
+    mode: LoadMode
+    rows: int
+    method: Literal["bulk", "rows"] | None = None
+    seconds: float = 0.0
+
+
+class ReconciliationCheck(BaseModel):
+    """One comparison of the lake with a destination (``count`` or ``sum(<column>)``)."""
+
+    destination: str
+    target: str
+    check: str
+    expected: Decimal
+    actual: Decimal | None
+    ok: bool
+
+
+class LoadReport(BaseModel):
+    """Rows loaded per destination and table, and the reconciliation checks."""
+
+    dataset: str
+    batch_id: str
+    tables: list[LoadedTable] = Field(default_factory=list)
+    checks: list[ReconciliationCheck] = Field(default_factory=list)
+
+    @property
+    def rows(self) -> dict[str, dict[str, int]]:
+        """Rows loaded: destination → table → rows."""
+        out: dict[str, dict[str, int]] = {}
+        for t in self.tables:
+            out.setdefault(t.destination, {})[t.target] = t.rows
+        return out
+
+    @property
+    def reconciled(self) -> bool:
+        """Whether every check passed."""
+        return all(c.ok for c in self.checks)
+
+    def mismatches(self) -> list[ReconciliationCheck]:
+        """The checks that failed."""
+        return [c for c in self.checks if not c.ok]
+
+
 class Ledger(BaseModel):
     """A cleaning run of one batch."""
 
@@ -80,6 +138,9 @@ class Ledger(BaseModel):
     marts: dict[str, int] = Field(default_factory=dict, description="rows per Gold mart")
     stage_seconds: dict[str, float] = Field(default_factory=dict)
     quality: QualityReport | None = None
+    load: LoadReport | None = Field(
+        None, description="rows loaded per destination and table, and the reconciliation checks"
+    )
 
     @property
     def balanced(self) -> bool:

@@ -81,6 +81,7 @@ class Worker:
         queues: dict[Route, str],
         engines: dict[Route, str],
         engine_factory: EngineFactory,
+        pipeline_factory: Callable[[Any], Pipeline] | None = None,
         visibility_timeout: float = 300.0,
         max_dequeue: int = 5,
         retry_backoff: float = 5.0,
@@ -95,6 +96,7 @@ class Worker:
         self.queues = queues
         self.engines = engines
         self.engine_factory = engine_factory
+        self.pipeline_factory = pipeline_factory
         self.visibility_timeout = visibility_timeout
         self.max_dequeue = max_dequeue
         self.retry_backoff = retry_backoff
@@ -214,9 +216,10 @@ class Worker:
     def _pipeline(self, engine_name: str) -> Pipeline:
         if engine_name not in self._engines:
             self._engines[engine_name] = self.engine_factory(engine_name)
-        return Pipeline(
-            self.storage, self.bronze, self._engines[engine_name], work_dir=self.work_dir
-        )
+        engine = self._engines[engine_name]
+        if self.pipeline_factory is not None:
+            return self.pipeline_factory(engine)
+        return Pipeline(self.storage, self.bronze, engine, work_dir=self.work_dir)
 
     def _stage(self, run: Run, stage: str) -> None:
         updated = self.metadata.transition(run.id, RunStatus.RUNNING, stage=stage)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
@@ -40,7 +41,11 @@ from udo.pipeline.engines.base import (
     silver_schema,
 )
 from udo.pipeline.raw import read_raw, stage_raw
+from udo.ports.destination import Destination
 from udo.ports.storage import StorageService
+
+if TYPE_CHECKING:
+    from udo.pipeline.load import LoadPlan
 
 Progress = Callable[[str], None]
 
@@ -112,12 +117,17 @@ class Pipeline:
         bronze: BronzeStore,
         engine: Engine,
         work_dir: Path | None = None,
+        *,
+        destinations: Mapping[str, Destination] | None = None,
+        load_plan: Callable[[RuleSet], LoadPlan] | None = None,
     ) -> None:
         self.storage = storage
         self.bronze = bronze
         self.engine = engine
         self.lake = Lake(storage)
         self.work_dir = work_dir
+        self.destinations = dict(destinations or {})
+        self.load_plan = load_plan
 
     def _as_data(self, frame: pl.DataFrame, folder: Path, name: str) -> Data:
         table = frame.to_arrow()
@@ -179,6 +189,18 @@ class Pipeline:
                 f"silver_out {t.silver_out} + quarantined {t.quarantined} "
                 f"+ duplicates_removed {t.duplicates_removed}"
             )
+        if self.destinations:
+            from udo.pipeline.load import LoadPlan, load_batch
+
+            if progress:
+                progress("load")
+            started = time.perf_counter()
+            plan = self.load_plan(rules) if self.load_plan else LoadPlan.default(rules)
+            # a ReconciliationError (terminal) fails the run
+            ledger.load = load_batch(
+                self.lake, rules, dataset, batch_id, self.destinations, plan, progress=progress
+            )
+            ledger.stage_seconds["load"] = round(time.perf_counter() - started, 3)
         return ledger
 
     def _clean_table(

@@ -20,11 +20,11 @@ timestamp(us, UTC)     a timestamp with time zone, or the UTC wall time where th
                        destination has none (``stores_timezone`` is then False)
 =====================  ==========================================================
 
-Narrower types are widened before they reach an adapter (int8..int32, uint8..uint32 to
-int64, float32 to float64, large and view strings to string, date64 to date32, other
-timestamp units and zones to microseconds and UTC); any other type is a `SchemaMismatch`.
-Data may also hold a narrower decimal than its column (no fewer integer or fractional
-digits): it is widened losslessly.
+Adapters widen narrower types: int8..int32 and uint8..uint32 to int64, float32 to
+float64, large and view strings to string, date64 to date32, other timestamp units and
+zones to microseconds and UTC (a value that is not a whole microsecond is refused, never
+rounded), and a decimal with at most as many integer and fractional digits as its column.
+Any other type is a `SchemaMismatch`.
 
 Identifiers (table and column names) must match ``[A-Za-z_][A-Za-z0-9_]*`` and fit the
 destination's ``max_identifier_length``; anything else raises `InvalidIdentifier` before

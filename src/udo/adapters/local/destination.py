@@ -307,14 +307,8 @@ class SQLiteDestination(SQLDestination):
                 cur.execute(self.sql.select(name, [column], conditions), tuple(params))
                 return exact_sum(row[0] for row in cur)
 
-    def _to_arrow(self, rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
-        arrays = []
-        for values, f in zip(columns, schema, strict=True):
-            if pa.types.is_boolean(f.type):
-                arrays.append(pa.array([None if v is None else bool(v) for v in values], f.type))
-            elif pa.types.is_decimal(f.type) or pa.types.is_temporal(f.type):
-                arrays.append(pa.array(list(values), pa.string()).cast(f.type))
-            else:
-                arrays.append(pa.array(list(values), f.type))
-        return pa.table(arrays, schema=schema)
+    def _column(self, values: list[Any], t: pa.DataType) -> pa.Array:
+        """Decimals, dates and timestamps are stored as text: parse them back exactly."""
+        if pa.types.is_decimal(t) or pa.types.is_temporal(t):
+            return pa.array(values, pa.string()).cast(t)
+        return super()._column(values, t)

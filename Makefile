@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.udo-installed
 PIP    := $(PY) -m pip --disable-pip-version-check
-EXTRAS ?= dev,spark,pandas,mysql,postgres,synapse
+EXTRAS ?= dev,spark,pandas,mysql,postgres
 
 .PHONY: install demo test unit lint format bench clean
 

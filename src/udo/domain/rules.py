@@ -101,7 +101,7 @@ class ColumnRule(_Model):
     source: str | None = Field(None, description="Bronze column (default: same name)")
     trim: bool = True
     mapping: dict[str, str] | None = Field(None, description="synonyms, matched case-insensitively")
-    case: Literal["lower", "upper", "title"] | None = None
+    case: Literal["lower", "upper"] | None = None
     formats: list[str] | None = Field(None, description="date/timestamp formats, tried in order")
     type_action: Action = "quarantine"
     checks: list[Check] = Field(default_factory=list)

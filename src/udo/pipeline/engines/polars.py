@@ -5,6 +5,8 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR
+from decimal import Decimal as DecimalValue
 from typing import Any, ClassVar
 
 import polars as pl
@@ -32,6 +34,7 @@ from udo.pipeline.engines.base import (
     US_GROUPED,
     WHITESPACE,
     Data,
+    DateFormat,
     Engine,
     RuleFailed,
     TableCounts,
@@ -41,7 +44,16 @@ from udo.pipeline.engines.base import (
     rule_order,
     silver_schema,
 )
-from udo.pipeline.marts import BinOp, Col, Node, Num, mart_schema, parse_measure
+from udo.pipeline.marts import (
+    BinOp,
+    Col,
+    Node,
+    Num,
+    expr_type,
+    joined_schema,
+    mart_schema,
+    parse_measure,
+)
 
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
@@ -90,13 +102,32 @@ class PolarsEngine(Engine):
         counts.extra_columns = sorted(set(landed) - wanted)
 
         readable = pl.col(RAW_ERROR).is_null()
+        # Stage 1: standardised text, materialised once per column, so parsing it against
+        # many formats does not repeat the trim/mapping work in every branch.
+        texts = [
+            self._text(c).alias(f"__t_{c.name}")
+            for c in rules.columns
+            if raw.schema.get(c.bronze_name) == pl.String
+        ]
+        staged = raw.with_columns(texts) if texts else raw
+        groups = [
+            pl.col(f"__t_{c.name}").str.extract_groups(f.regex).alias(group_column(c.name, k))
+            for c in rules.columns
+            if raw.schema.get(c.bronze_name) == pl.String and c.type in ("date", "timestamp")
+            for k, f in enumerate(time_formats(c.formats or [], c.type))
+        ]
+        if groups:
+            staged = staged.with_columns(groups)
         values: list[pl.Expr] = []
         failed: list[pl.Expr] = []
         for c in rules.columns:
             value, bad = self._column(c, raw.schema.get(c.bronze_name))
             values.append(value.alias(c.name))
             failed.append(bad.alias(f"__bad_{c.name}"))
-        typed = raw.select(pl.col(SOURCE_ROW), pl.col(RAW_ERROR), *values, *failed)
+        # lazy, so common subexpressions (each format's regex groups) are computed once
+        typed = (
+            staged.lazy().select(pl.col(SOURCE_ROW), pl.col(RAW_ERROR), *values, *failed).collect()
+        )
 
         masks: dict[str, pl.Expr] = {}
         for c in rules.columns:
@@ -178,7 +209,13 @@ class PolarsEngine(Engine):
         if landed != pl.String:
             value = self._from_typed(src, landed, target)
             return value, src.is_not_null() & value.is_null()
-        text = src
+        text = pl.col(f"__t_{c.name}")
+        value = self._parse(text, c)
+        return value, text.is_not_null() & value.is_null()
+
+    def _text(self, c: ColumnRule) -> pl.Expr:
+        """Trim (ASCII whitespace), empty → null, mapping, case: the standardised text."""
+        text = pl.col(c.bronze_name)
         if c.trim:
             text = text.str.strip_chars(WHITESPACE)
         text = pl.when(text.str.len_chars() == 0).then(None).otherwise(text)
@@ -191,8 +228,7 @@ class PolarsEngine(Engine):
             text = text.str.to_lowercase()
         elif c.case == "upper":
             text = text.str.to_uppercase()
-        value = self._parse(text, c)
-        return value, text.is_not_null() & value.is_null()
+        return text
 
     def _from_typed(self, src: pl.Expr, landed: pl.DataType, target: pl.DataType) -> pl.Expr:
         if target == pl.String:
@@ -225,7 +261,7 @@ class PolarsEngine(Engine):
             ok = num.str.contains(DECIMAL_TEXT) & (frac <= s) & (whole <= p - s)
             return pl.when(ok).then(num.cast(pl.Decimal(p, s), strict=False))
         if t in ("date", "timestamp"):
-            return _parse_time(text, c.formats or [], t)
+            return _parse_time(text, c.formats or [], t, c.name)
         raise AssertionError(t)
 
     def _check(self, chk: Check, c: ColumnRule) -> pl.Expr:
@@ -236,9 +272,9 @@ class PolarsEngine(Engine):
             dtype = polars_dtype(c.type)
             out = pl.lit(False)
             if chk.min is not None:
-                out = out | (col < _literal(chk.min, dtype))
+                out = out | (col < _literal(_inward(chk.min, c.type, up=True), dtype))
             if chk.max is not None:
-                out = out | (col > _literal(chk.max, dtype))
+                out = out | (col > _literal(_inward(chk.max, c.type, up=False), dtype))
             return col.is_not_null() & out
         if chk.kind == "enum":
             assert chk.values is not None
@@ -266,8 +302,10 @@ class PolarsEngine(Engine):
             elif g.grain == "month":
                 col = col.cast(pl.Date).dt.truncate("1mo")
             keys.append(col.alias(g.output))
+        joined = joined_schema(mart, schemas)
         aggs = [
-            self._measure(name, m, out_schema.field(name).type) for name, m in mart.measures.items()
+            self._measure(name, m, out_schema.field(name).type, joined)
+            for name, m in mart.measures.items()
         ]
         result = (
             frame.group_by(keys).agg(aggs).sort([g.output for g in mart.group_by], nulls_last=False)
@@ -275,12 +313,13 @@ class PolarsEngine(Engine):
         table = result.collect().select(out_schema.names).to_arrow()
         return table.cast(out_schema)
 
-    def _measure(self, name: str, m: Measure, out_type: pa.DataType) -> pl.Expr:
+    def _measure(self, name: str, m: Measure, out_type: pa.DataType, joined: pa.Schema) -> pl.Expr:
         node = parse_measure(m.expr)
         if m.fn == "count":
-            return (pl.len() if node is None else _expr(node).count()).cast(pl.Int64).alias(name)
+            counted = pl.len() if node is None else _expr(node, joined).count()
+            return counted.cast(pl.Int64).alias(name)
         assert node is not None
-        e = _expr(node)
+        e = _expr(node, joined)
         if m.fn == "count_distinct":
             return e.drop_nulls().n_unique().cast(pl.Int64).alias(name)
         if m.fn == "mean":
@@ -291,28 +330,48 @@ class PolarsEngine(Engine):
         return agg.alias(name)
 
 
-def _expr(node: Node) -> pl.Expr:
+def _expr(node: Node, schema: pa.Schema) -> pl.Expr:
     if isinstance(node, Col):
         return pl.col(node.name)
     if isinstance(node, Num):
         return pl.lit(node.value)
     assert isinstance(node, BinOp)
-    left, right = _expr(node.left), _expr(node.right)
+    left, right = _expr(node.left, schema), _expr(node.right, schema)
     if node.op == "/":
         return left.cast(pl.Float64) / right.cast(pl.Float64)
+    lt, rt = expr_type(node.left, schema), expr_type(node.right, schema)
+    if node.op == "*" and pa.types.is_decimal(lt) and pa.types.is_decimal(rt):
+        # polars multiplies at the larger scale; widen one side so the product is exact
+        left = left.cast(pl.Decimal(38, lt.scale + rt.scale))
     out: pl.Expr = _OPS[node.op](left, right)
     return out
 
 
 def _decimal_mean(e: pl.Expr, scale: int) -> pl.Expr:
     """sum / count rounded half away from zero at `scale`, in exact integer arithmetic."""
-    units = (e * (10**scale)).cast(pl.Int64, strict=False).sum()
-    n = e.count().cast(pl.Int64)
-    q = (units.abs() * 2 + n) // (n * 2)
-    signed = pl.when(units < 0).then(pl.lit(0, dtype=pl.Int64) - q).otherwise(q)
+    units = (e * (10**scale)).cast(pl.Int128).sum()
+    n = e.count().cast(pl.Int128)
+    magnitude = pl.when(units < 0).then(pl.lit(0, dtype=pl.Int128) - units).otherwise(units)
+    q = (magnitude * 2 + n) // (n * 2)
+    signed = pl.when(units < 0).then(pl.lit(0, dtype=pl.Int128) - q).otherwise(q)
     as_decimal = signed.cast(pl.Decimal(38, scale)) / pl.lit(10**scale).cast(pl.Decimal(38, 0))
     out: pl.Expr = pl.when(n > 0).then(as_decimal.cast(pl.Decimal(38, scale)))
     return out
+
+
+def _inward(value: object, type_name: str, *, up: bool) -> object:
+    """A numeric bound with more digits than the column rounded inward (min up, max down),
+    so comparing in the column's type decides exactly as comparing the exact values."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    exact = DecimalValue(str(value))
+    if type_name == "int":
+        return int(exact.to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR))
+    if type_name.startswith("decimal("):
+        scale = int(type_name[8:-1].split(",")[1])
+        step = DecimalValue(1).scaleb(-scale)
+        return exact.quantize(step, rounding=ROUND_CEILING if up else ROUND_FLOOR)
+    return value
 
 
 def _literal(value: object, dtype: pl.DataType) -> pl.Expr:
@@ -339,14 +398,28 @@ def _normalise_number(text: pl.Expr) -> pl.Expr:
     )
 
 
-def _parse_time(text: pl.Expr, formats: list[str], kind: str) -> pl.Expr:
-    """First format whose regex matches and whose fields form a real date wins."""
+def time_formats(formats: list[str], kind: str) -> list[DateFormat]:
+    """The formats that apply to a date or timestamp column, compiled."""
+    out = [compile_format(fmt) for fmt in formats]
+    if kind == "date":
+        out = [f for f in out if not any(g in "HMSs" for g in f.groups)]
+    return out
+
+
+def group_column(name: str, k: int) -> str:
+    """Where stage 1 puts the regex groups of format `k` of column `name`."""
+    return f"__g{k}_{name}"
+
+
+def _parse_time(text: pl.Expr, formats: list[str], kind: str, name: str | None = None) -> pl.Expr:
+    """First format whose regex matches and whose fields form a real date wins.
+
+    With `name`, each format's regex groups are read from the columns stage 1 made
+    (`group_column`): the regex then runs once per format, not once per use.
+    """
     candidates = []
-    for fmt in formats:
-        f = compile_format(fmt)
-        if kind == "date" and any(g in "HMSs" for g in f.groups):
-            continue
-        parts = text.str.extract_groups(f.regex)
+    for k, f in enumerate(time_formats(formats, kind)):
+        parts = pl.col(group_column(name, k)) if name else text.str.extract_groups(f.regex)
         fields: dict[str, pl.Expr] = {}
         for i, g in enumerate(f.groups):
             piece = parts.struct[i]

@@ -642,6 +642,83 @@ def demo(
     console.print(f"queues: {udo.settings.queue.path}   runs: {udo.settings.metadata.url}")
 
 
+# ---------------------------------------------------------------------- api
+def _built_ui() -> Path | None:
+    """web/dist of the working folder, else of the source checkout, if it is built."""
+    for folder in (Path("web") / "dist", Path(__file__).resolve().parents[2] / "web" / "dist"):
+        if (folder / "index.html").is_file():
+            return folder
+    return None
+
+
+@app.command()
+def up(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: UDO_API__HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: UDO_API__PORT).", min=1, max=65535)
+    ] = None,
+    ui: Annotated[
+        Path | None, typer.Option(help="Built web UI to serve at / (default: web/dist if built).")
+    ] = None,
+    browser: Annotated[bool, typer.Option(help="Open the web UI in a browser.")] = True,
+    threads: Annotated[
+        int, typer.Option(help="Request threads; each open event stream holds one.", min=2)
+    ] = 16,
+) -> None:
+    """Serve the API and the web UI; the queues drain on their triggers in this process."""
+    import dataclasses
+    import logging
+    import signal
+    import threading
+    import webbrowser
+
+    from waitress import serve
+
+    from udo.api.app import create_app, shutdown
+    from udo.api.options import ApiOptions
+
+    udo = _app()
+    options = ApiOptions.from_settings(udo.settings)
+    options = dataclasses.replace(options, host=host or options.host, port=port or options.port)
+    ui = ui or _built_ui()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    flask_app = create_app(udo, serve_ui=ui, start_background=True, options=options)
+    shown = "127.0.0.1" if options.host in ("0.0.0.0", "::") else options.host
+    base = f"http://{f'[{shown}]' if ':' in shown else shown}:{options.port}"
+    console.print(
+        f"udo API on {base}/api" + (f", web UI on {base}/" if ui else "") + " (Ctrl-C to stop)"
+    )
+    if ui is None:
+        console.print("no web UI: build it with `make web` (or pass --ui)")
+    if options.token is None:
+        console.print("no UDO_API__TOKEN: serving this machine only")
+    if ui is not None and browser:
+        threading.Timer(1.0, webbrowser.open, args=[f"{base}/"]).start()
+
+    def stop(signum: int, frame: object) -> None:
+        shutdown(flask_app)  # event streams end now, so waitress's threads can stop
+        raise KeyboardInterrupt  # waitress stops serving and returns
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        serve(
+            flask_app,
+            host=options.host,
+            port=options.port,
+            threads=threads,
+            channel_request_lookahead=1,  # lets event streams notice a client that left
+            ident="udo",
+        )
+    finally:
+        err_console.print("stopping after the run in progress (Ctrl-C again to stop now)")
+        shutdown(flask_app, wait=True)
+
+
 def main() -> None:
     """Entry point: run the app, turning udo errors into readable messages."""
     try:

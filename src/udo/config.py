@@ -125,6 +125,28 @@ class LoadSettings(BaseModel):
     plan_file: Path | None = Field(None, description="a whole LoadPlan in YAML/JSON")
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API (`udo up`); see docs/api.md."""
+
+    host: str = Field(
+        "127.0.0.1", description="listen address; anything but loopback needs a token"
+    )
+    port: int = Field(8000, ge=1, le=65535)
+    token: SecretStr | None = Field(
+        None, description="bearer token (16+ characters) for every /api route but /api/health"
+    )
+    cors_origin: str | None = Field(
+        None, description="the one browser origin allowed cross-origin (http://localhost:5173)"
+    )
+    max_upload_bytes: int = Field(1024**3, ge=1, description="largest request body (413 past it)")
+    max_generate_rows: int = Field(
+        10_000_000, ge=1, description="most rows one generate request makes (all tables)"
+    )
+    sse_keepalive_seconds: float = Field(
+        15.0, gt=0, description="idle seconds before the event stream sends ': keep-alive'"
+    )
+
+
 def _toml_path() -> Path:
     return Path(os.environ.get("UDO_CONFIG", "udo.toml"))
 
@@ -153,6 +175,7 @@ class Settings(BaseSettings):
     warehouse: DestinationSettings = Field(default_factory=DestinationSettings)
     operational: DestinationSettings = Field(default_factory=DestinationSettings)
     load: LoadSettings = Field(default_factory=LoadSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @model_validator(mode="after")
     def _apply_profile(self) -> Settings:

@@ -29,7 +29,7 @@ STAGING = "_staging"
 
 def check_name(kind: str, name: str) -> str:
     """Dataset, batch and table names are path segments and SQL identifiers: keep them safe."""
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise BatchError(
             f"invalid {kind} name {name!r}: use 1-63 letters, digits, '_' or '-', "
             "starting with a letter"

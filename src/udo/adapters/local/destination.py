@@ -262,7 +262,9 @@ class SQLiteDestination(SQLDestination):
 
     def _connect(self) -> Any:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=self.timeout, isolation_level=None)
+        conn = sqlite3.connect(
+            str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )  # one run at a time per worker; the API drains on a thread of its own
         conn.execute("PRAGMA journal_mode = WAL")
         return conn
 

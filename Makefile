@@ -8,7 +8,10 @@ STAMP  := $(VENV)/.udo-installed
 PIP    := $(PY) -m pip --disable-pip-version-check
 EXTRAS ?= dev,spark,pandas,mysql,postgres
 
-.PHONY: install demo test unit lint format bench clean
+WEB_STAMP := web/node_modules/.udo-installed
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install demo test unit lint format bench clean up web web-lint web-test chromium e2e
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,16 +24,39 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/udo demo
 
-lint: install
+lint: install web-lint
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+	cd web && npm run build
+
+web-lint: $(WEB_STAMP)
+	cd web && npm run lint
+
+web-test: $(WEB_STAMP)
+	cd web && npm test
+
+# Debian's Chromium for the browser tests: nothing downloads a browser at run time.
+chromium:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+up: install web
+	$(VENV)/bin/udo up
+
+e2e: install web chromium
+	$(VENV)/bin/pytest tests/e2e/test_ui.py -v
 
 format: install
 	$(VENV)/bin/ruff format src tests bench
 	$(VENV)/bin/ruff check --fix src tests bench
 
-test: lint
+test: lint web-test web chromium
 	$(VENV)/bin/pytest -n 2 --durations=15
 
 unit: install
@@ -42,4 +68,4 @@ bench: install
 	$(PY) bench/pipeline.py
 
 clean:
-	rm -rf $(VENV) udo-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) udo-data .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist

@@ -1,0 +1,114 @@
+import { act, screen } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { queryKeys } from '@/lib/query-keys';
+import { resetRunEventStream } from '@/lib/run-events';
+import { setToken } from '@/lib/token';
+import { FakeEventSource } from '@/testing/fake-event-source';
+import { renderWithProviders, testQueryClient } from '@/testing/test-utils';
+
+import type { Run } from '../types';
+import { applyEvent, useLiveRuns } from './use-live-runs';
+
+function Live() {
+  useLiveRuns();
+  return <p>listening</p>;
+}
+
+const run: Run = {
+  id: 'r1',
+  dataset: 'shop',
+  batch_id: 'b7',
+  records: 1040,
+  route: 'small',
+  engine: 'polars',
+  status: 'QUEUED',
+  stage: null,
+  requested_at: '2025-01-01T10:00:00Z',
+  updated_at: '2025-01-01T10:00:00Z',
+  attempts: 0,
+  error: null,
+};
+
+function event(type: string, extra: Record<string, unknown> = {}) {
+  return { type, run_id: 'r1', dataset: 'shop', batch_id: 'b7', at: '2025-01-01T10:00:05Z', message: '', data: {}, ...extra };
+}
+
+describe('useLiveRuns', () => {
+  beforeEach(() => {
+    FakeEventSource.reset();
+    vi.stubGlobal('EventSource', FakeEventSource);
+    resetRunEventStream();
+  });
+  afterEach(() => {
+    resetRunEventStream();
+    vi.unstubAllGlobals();
+  });
+
+  it('opens one stream on /api/events and toasts "Cleaning complete" on run.succeeded', async () => {
+    renderWithProviders(<Live />);
+    expect(FakeEventSource.instances).toHaveLength(1);
+    const source = FakeEventSource.latest();
+    expect(source.url).toBe('/api/events');
+    act(() => source.open());
+    act(() =>
+      source.emit(
+        'run.succeeded',
+        event('run.succeeded', {
+          message: 'Cleaning complete',
+          data: { ledger: { orders: { bronze_in: 10, silver_out: 8, quarantined: 1, duplicates_removed: 1 } } },
+        }),
+        12,
+      ),
+    );
+    const toast = await screen.findByTestId('toast');
+    expect(toast.textContent).toContain('Cleaning complete');
+    expect(toast.textContent).toContain('shop / b7');
+    expect(toast.textContent).toContain('8 rows to Silver, 1 quarantined');
+    expect(screen.getByRole('link', { name: 'view run' }).getAttribute('href')).toBe('/runs/r1');
+  });
+
+  it('shows no toast for progress events, but patches the cached runs in place', async () => {
+    const queryClient = testQueryClient();
+    queryClient.setQueryData(queryKeys.runList({}), [run]);
+    const fetchSpy = vi.fn();
+    vi.stubGlobal('fetch', fetchSpy);
+    renderWithProviders(<Live />, { queryClient });
+    const source = FakeEventSource.latest();
+    act(() => source.open());
+    act(() => source.emit('run.stage', event('run.stage', { message: 'silver orders', data: { stage: 'silver orders' } }), 3));
+    const [patched] = queryClient.getQueryData<Run[]>(queryKeys.runList({})) ?? [];
+    expect(patched.status).toBe('RUNNING');
+    expect(patched.stage).toBe('silver orders');
+    expect(patched.updated_at).toBe('2025-01-01T10:00:05Z');
+    expect(screen.queryByTestId('toast')).toBeNull();
+    expect(fetchSpy).not.toHaveBeenCalled(); // patched, not refetched: no polling either
+  });
+
+  it('toasts a dead-lettered run as an error', async () => {
+    renderWithProviders(<Live />);
+    const source = FakeEventSource.latest();
+    act(() => source.open());
+    act(() => source.emit('run.dead_lettered', event('run.dead_lettered', { message: 'TerminalError: bad data' })));
+    const toast = await screen.findByTestId('toast');
+    expect(toast.className).toContain('toast-error');
+    expect(toast.textContent).toContain('TerminalError: bad data');
+  });
+
+  it('passes the token as access_token, since EventSource sends no headers', () => {
+    setToken('s3cret');
+    renderWithProviders(<Live />);
+    expect(FakeEventSource.latest().url).toBe('/api/events?access_token=s3cret');
+  });
+});
+
+describe('applyEvent', () => {
+  it('follows the run through its life', () => {
+    let r = applyEvent(run, event('run.started', { data: { attempt: 1 } }) as never);
+    expect([r.status, r.stage, r.attempts]).toEqual(['RUNNING', 'starting', 1]);
+    r = applyEvent(r, event('run.failed', { message: 'OSError: disk' }) as never);
+    expect([r.status, r.error]).toEqual(['FAILED', 'OSError: disk']);
+    r = applyEvent(r, event('run.succeeded', { message: 'Cleaning complete' }) as never);
+    expect([r.status, r.stage, r.error]).toEqual(['SUCCEEDED', 'done', null]);
+  });
+});

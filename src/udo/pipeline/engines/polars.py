@@ -9,6 +9,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR
 from decimal import Decimal as DecimalValue
 from typing import Any, ClassVar
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -110,14 +111,17 @@ class PolarsEngine(Engine):
             if raw.schema.get(c.bronze_name) == pl.String
         ]
         staged = raw.with_columns(texts) if texts else raw
-        groups = [
-            pl.col(f"__t_{c.name}").str.extract_groups(f.regex).alias(group_column(c.name, k))
+        # Stage 2: dates and timestamps, format by format, each format tried only on the
+        # rows no earlier format could read (most rows are read by the first).
+        times = [
+            _parse_time_series(staged[f"__t_{c.name}"], c.formats or [], c.type).alias(
+                f"__v_{c.name}"
+            )
             for c in rules.columns
             if raw.schema.get(c.bronze_name) == pl.String and c.type in ("date", "timestamp")
-            for k, f in enumerate(time_formats(c.formats or [], c.type))
         ]
-        if groups:
-            staged = staged.with_columns(groups)
+        if times:
+            staged = staged.with_columns(times)
         values: list[pl.Expr] = []
         failed: list[pl.Expr] = []
         for c in rules.columns:
@@ -170,12 +174,15 @@ class PolarsEngine(Engine):
                 else pl.lit([], dtype=pl.List(pl.String))
             )
         )
-        decided = flags.select(pl.col(SOURCE_ROW), reasons.alias(REASONS))
-        rejected = decided.filter(pl.col(REASONS).list.len() > 0)
+        # reasons are built for flagged rows only: most rows break nothing
+        flagged = ~pl.col("__readable")
+        if quarantine_rules:
+            flagged = flagged | pl.any_horizontal([pl.col(r) for r in quarantine_rules])
+        is_flagged = flags.select(flagged.alias("f")).to_series()
+        rejected = flags.filter(is_flagged).select(pl.col(SOURCE_ROW), reasons.alias(REASONS))
         counts.violations[malformed_id] = int((~flags["__readable"]).sum())
 
-        keep_rows = decided.filter(pl.col(REASONS).list.len() == 0).select(SOURCE_ROW)
-        kept = typed.join(keep_rows, on=SOURCE_ROW, how="semi").drop(RAW_ERROR)
+        kept = typed.filter(~is_flagged).drop(RAW_ERROR)
         kept = kept.select([c.name for c in rules.columns] + [SOURCE_ROW])
         deduped = self._dedupe(kept, job)
         counts.duplicates_removed = len(kept) - len(deduped)
@@ -261,7 +268,7 @@ class PolarsEngine(Engine):
             ok = num.str.contains(DECIMAL_TEXT) & (frac <= s) & (whole <= p - s)
             return pl.when(ok).then(num.cast(pl.Decimal(p, s), strict=False))
         if t in ("date", "timestamp"):
-            return _parse_time(text, c.formats or [], t, c.name)
+            return pl.col(f"__v_{c.name}")
         raise AssertionError(t)
 
     def _check(self, chk: Check, c: ColumnRule) -> pl.Expr:
@@ -403,6 +410,25 @@ def time_formats(formats: list[str], kind: str) -> list[DateFormat]:
     out = [compile_format(fmt) for fmt in formats]
     if kind == "date":
         out = [f for f in out if not any(g in "HMSs" for g in f.groups)]
+    return out
+
+
+def _parse_time_series(text: pl.Series, formats: list[str], kind: str) -> pl.Series:
+    """`_parse_time` over a column, narrowing: each format sees only the unread rows."""
+    dtype = pl.Date() if kind == "date" else pl.Datetime("us")
+    out = pl.Series(text.name, [None] * len(text), dtype=dtype)
+    todo = np.flatnonzero(text.is_not_null().to_numpy())
+    for f in time_formats(formats, kind):
+        if not len(todo):
+            break
+        frame = pl.DataFrame({"t": text.gather(todo)}).with_columns(
+            pl.col("t").str.extract_groups(f.regex).alias(group_column("t", 0))
+        )
+        got = frame.select(_parse_time(pl.col("t"), [f.format], kind, "t")).to_series()
+        ok = got.is_not_null().to_numpy()
+        if ok.any():
+            out = out.scatter(todo[ok], got.filter(pl.Series(ok)))
+        todo = todo[~ok]
     return out
 
 

@@ -371,3 +371,12 @@ def test_ledger_balances_for_any_input(values: list[str | None]) -> None:
     assert c.bronze_in == c.silver_out + c.quarantined + c.duplicates_removed  # type: ignore[attr-defined]
     assert len(silver) == c.silver_out and len(rejects) == c.quarantined  # type: ignore[attr-defined]
     assert not set(silver["_source_row"]) & set(rejects["_source_row"])
+
+
+def test_a_format_without_year_or_month_reads_nothing_and_others_still_apply() -> None:
+    rules = TableRules(
+        columns=[ColumnRule(name="v", type="timestamp", formats=["%H:%M", "%Y-%m-%d"])]
+    )
+    silver, rejects, _ = _clean(rules, _raw({"v": ["2024-01-02", "10:30", None]}))
+    assert silver["v"].to_list() == [datetime(2024, 1, 2), None]
+    assert rejects["_reject_reasons"].to_list() == [["t.v.type"]]

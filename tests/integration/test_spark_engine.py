@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
@@ -21,7 +21,6 @@ import pyarrow.dataset as ds
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from pyspark.sql import SparkSession
 
 from udo.adapters.local.storage import LocalStorageAdapter
 from udo.domain.ledger import Ledger
@@ -57,6 +56,9 @@ from udo.pipeline.engines.base import (
 from udo.pipeline.engines.polars import PolarsEngine
 from udo.pipeline.engines.spark import SparkEngine, UnsupportedCast, java_regex
 from udo.pipeline.marts import mart_schema
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 pytestmark = pytest.mark.spark
 
@@ -332,7 +334,7 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
     """Rules over three dirty text columns read as every type, with drawn actions."""
 
     def check(kind: str, **params: Any) -> Check:
-        return Check(kind=kind, action=draw(ACTION), **params)  # type: ignore[arg-type]
+        return Check(kind=kind, action=draw(ACTION), **params)
 
     columns = [
         ColumnRule(name="k", type="int", type_action=draw(ACTION), checks=[check("not_null")]),

@@ -17,8 +17,12 @@ Where Spark and polars disagree by default, this module follows polars:
   date regexes use ASCII digits: polars' casts reject other digits after its regex
   accepted them, while Java's BigDecimal would read them.
 - Casts run only on text a shared regex accepted (Spark's casts trim and accept more).
-  Float and decimal to int casts that overflow give null (Spark would saturate or
-  wrap); decimal and float rescaling round half to even, as polars does.
+  Columns landed typed are cast by the Arrow type polars sees (the Parquet file's Arrow
+  schema), not by Spark's reading of it: timestamps keep their unit (ms, ns) and zone,
+  uint64 stays an integer, categories cast only to text, and the casts polars refuses
+  fail the run once a value is there. Float and decimal to int casts that overflow give
+  null (Spark would saturate or wrap); rescaling rounds half to even; floats become text
+  in polars' digits (the shortest that read back, its exponent thresholds).
 - Range bounds (rounded inward to the column's precision) and enum values are converted
   to the column type by polars, exactly as the reference does, then written as typed
   SQL literals.
@@ -28,11 +32,11 @@ Where Spark and polars disagree by default, this module follows polars:
   products and means are exact (decimal precision loss is off), sums of no values are 0
   and float means of no values NaN (polars: 0.0 / 0; its decimal means give null).
 
-Known differences, all outside what the generator and the derived rules produce: floats
-rendered as text (a float column landed into a string rule, or a regex check on a float
-column) use Java's spelling ("1.0E20" where polars writes "1e+20"); float sums may differ
-in the last bits (summation order); Unicode case mappings follow Java's tables; casts
-polars refuses (bool to decimal, date to bool) give null instead of an error.
+Known differences, outside what the generator and the derived rules produce: case
+mappings follow Java 17's Unicode 13 tables (letters added in Unicode 14-16, and a final
+sigma after one, map as polars' Rust tables do not); Unicode classes in rule patterns
+follow Java's Unicode version; float sums and means may differ in the last bits
+(summation order).
 
 The session is one per process (`spark_session`), local, offline, in UTC.
 """
@@ -45,6 +49,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+from collections import deque
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import cache
@@ -872,7 +877,9 @@ class SparkEngine(Engine):
     """Rules compiled to Spark SQL; Parquet in, Parquet out (the heavy path).
 
     Outputs are written under `work_dir` (a temporary folder by default, removed by
-    `close`); each call writes a new folder, so returned files stay valid until then.
+    `close`); each call writes a new folder and the oldest beyond `keep_outputs` are
+    removed, so a long-running worker's disk stays bounded while the files a call returns
+    stay valid for the next `keep_outputs - 1` calls (the pipeline reads them at once).
     Inputs of at most `single_file_rows` rows give one sorted file per output (no
     sampling job for a global sort), and a table's counts are taken while its rejects
     are written; larger ones are range-sorted (files in order) and counted by a job.
@@ -886,6 +893,7 @@ class SparkEngine(Engine):
         work_dir: Path | None = None,
         session: SparkSession | None = None,
         single_file_rows: int = 1_000_000,
+        keep_outputs: int = 32,
     ) -> None:
         self._owns_dir = work_dir is None
         self.work_dir = (
@@ -894,6 +902,8 @@ class SparkEngine(Engine):
         self._session = session
         self._configured: SparkSession | None = None
         self.single_file_rows = single_file_rows
+        self.keep_outputs = max(keep_outputs, 1)
+        self._outputs: deque[Path] = deque()
 
     @property
     def spark(self) -> SparkSession:
@@ -916,6 +926,9 @@ class SparkEngine(Engine):
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label).lstrip("._") or "x"
         folder = self.work_dir / f"{safe}-{uuid.uuid4().hex[:12]}"
         folder.mkdir(parents=True)
+        self._outputs.append(folder)
+        while len(self._outputs) > self.keep_outputs:
+            shutil.rmtree(self._outputs.popleft(), ignore_errors=True)
         return folder
 
     def _read(self, data: Data, folder: Path, *, merge: bool = False) -> DataFrame:

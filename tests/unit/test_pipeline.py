@@ -380,3 +380,18 @@ def test_a_format_without_year_or_month_reads_nothing_and_others_still_apply() -
     silver, rejects, _ = _clean(rules, _raw({"v": ["2024-01-02", "10:30", None]}))
     assert silver["v"].to_list() == [datetime(2024, 1, 2), None]
     assert rejects["_reject_reasons"].to_list() == [["t.v.type"]]
+
+
+def test_a_typed_float_too_wide_for_its_decimal_is_a_cast_failure_not_a_crash() -> None:
+    rules = TableRules(columns=[ColumnRule(name="v", type="decimal(10,2)")], dedupe=None)
+    raw = pa.table(
+        {
+            "v": pa.array([1.25, 99999999.995, -99999999.996, 922337205.0], pa.float64()),
+            "_source_row": pa.array(range(4), pa.int64()),
+            "_raw_error": pa.array([None] * 4, pa.string()),
+            "_raw_line": pa.array([None] * 4, pa.string()),
+        }
+    )
+    silver, rejects, _ = _clean(rules, raw)
+    assert silver["v"].to_list() == [Decimal("1.25")]
+    assert rejects["_reject_reasons"].to_list() == [["t.v.type"]] * 3

@@ -242,8 +242,9 @@ class PolarsEngine(Engine):
             return src.cast(pl.String)
         if isinstance(target, pl.Decimal) and landed.is_float():
             # polars raises on some floats one digit too wide; out of range is a cast failure
-            limit = 10.0 ** ((target.precision or 38) - (target.scale or 0))
-            src = pl.when(src.abs() < limit).then(src)
+            p, scale = target.precision or 38, target.scale or 0
+            units = (src * 10.0**scale).round(0, mode="half_to_even")
+            src = pl.when(units.abs() < 10.0**p).then(src)
         return src.cast(target, strict=False)
 
     def _parse(self, text: pl.Expr, c: ColumnRule) -> pl.Expr:

@@ -95,9 +95,15 @@ def quarantine_schema(columns: list[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def current_view(uri: str, key: list[str]) -> pl.DataFrame:
-    """The latest row per key over all batches of a Silver table."""
-    table = delta.read(uri)
+def current_view(uri: str, key: list[str], columns: list[str] | None = None) -> pl.DataFrame:
+    """The latest row per key over all batches of a Silver table.
+
+    With `columns`, only those (plus the key and the ordering columns) are read.
+    """
+    wanted = None
+    if columns is not None and delta.exists(uri):
+        wanted = list(dict.fromkeys([*columns, *key, INGESTED_AT, BATCH_ID, SOURCE_ROW]))
+    table = delta.read(uri, columns=wanted)
     if table.num_columns == 0:
         return pl.DataFrame()
     frame = pl.from_arrow(table)
@@ -224,6 +230,7 @@ class Pipeline:
             view = current_view(
                 self.lake.silver(manifest.dataset, fk.parent),
                 parent_rules.dedupe.key if parent_rules.dedupe else [],
+                columns=[fk.parent_column],  # only the key: no need to read the parent whole
             )
             keys = (
                 view.select(fk.parent_column)

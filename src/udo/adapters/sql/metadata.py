@@ -39,7 +39,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -495,7 +497,17 @@ class SQLMetadataStore(MetadataStore):
             cursor.execute("PRAGMA foreign_keys = ON")
             if (self.url.database or ":memory:") != ":memory:":
                 # Readers do not wait for the writer (the API reading while a worker writes).
-                cursor.execute("PRAGMA journal_mode = WAL")
+                # Switching a new file to WAL ignores the busy timeout when another
+                # process is switching it at the same moment: wait for it by hand.
+                deadline = time.monotonic() + self.lock_timeout
+                while True:
+                    try:
+                        cursor.execute("PRAGMA journal_mode = WAL")
+                        break
+                    except sqlite3.OperationalError as exc:
+                        if "locked" not in str(exc) or time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.05)
         finally:
             cursor.close()
 

@@ -6,12 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.udo-installed
 PIP    := $(PY) -m pip --disable-pip-version-check
-EXTRAS ?= dev,spark,pandas,mysql,postgres
+EXTRAS ?= dev,spark,pandas,mysql,postgres,azure
 
 WEB_STAMP := web/node_modules/.udo-installed
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test unit lint format bench clean up web web-lint web-test chromium e2e
+.PHONY: install demo test unit lint format bench clean up web web-lint web-test chromium e2e azurite
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ web-lint: $(WEB_STAMP)
 web-test: $(WEB_STAMP)
 	cd web && npm test
 
+# The Azure Storage emulator (blob + queue) the Azure tests start, pinned by its lock file.
+AZURITE_STAMP := tools/azurite/node_modules/.udo-installed
+$(AZURITE_STAMP): tools/azurite/package.json tools/azurite/package-lock.json
+	cd tools/azurite && npm ci --no-audit --no-fund
+	@touch $(AZURITE_STAMP)
+
+azurite: $(AZURITE_STAMP)
+
 # Debian's Chromium for the browser tests: nothing downloads a browser at run time.
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
@@ -56,7 +64,7 @@ format: install
 	$(VENV)/bin/ruff format src tests bench
 	$(VENV)/bin/ruff check --fix src tests bench
 
-test: lint web-test web chromium
+test: lint web-test web chromium azurite
 	$(VENV)/bin/pytest -n 2 --durations=15
 
 unit: install
@@ -68,4 +76,4 @@ bench: install
 	$(PY) bench/pipeline.py
 
 clean:
-	rm -rf $(VENV) udo-data .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist
+	rm -rf $(VENV) udo-data .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist tools/azurite/node_modules

@@ -30,9 +30,15 @@ if TYPE_CHECKING:
 
 STORAGE_ADAPTERS: dict[str, str] = {
     "local": "udo.adapters.local.storage:LocalStorageAdapter",
+    "azure": "udo.adapters.azure.storage:AzureDataLakeAdapter",
 }
 QUEUE_ADAPTERS: dict[str, str] = {
     "local": "udo.adapters.local.queue:SQLiteQueueAdapter",
+    "azure": "udo.adapters.azure.queue:AzureStorageQueueAdapter",
+}
+NOTIFIERS: dict[str, str] = {
+    "local": "udo.adapters.local.notifier:InProcessNotifier",
+    "signalr": "udo.adapters.azure.signalr:AzureSignalRNotifier",
 }
 METADATA_ADAPTERS: dict[str, str] = {
     "sql": "udo.adapters.sql.metadata:SQLMetadataStore",
@@ -66,6 +72,9 @@ def _load(registry: dict[str, str], port: str, kind: str | None) -> type[Any]:
 def storage_from(settings: Settings) -> StorageService:
     """The configured StorageService adapter."""
     cls = _load(STORAGE_ADAPTERS, "storage", settings.storage.type)
+    if settings.storage.type != "local":
+        cloud: StorageService = cls.from_settings(settings)
+        return cloud
     adapter: StorageService = cls(settings.storage.root)
     return adapter
 
@@ -73,6 +82,9 @@ def storage_from(settings: Settings) -> StorageService:
 def queue_from(settings: Settings) -> QueueService:
     """The configured QueueService adapter."""
     cls = _load(QUEUE_ADAPTERS, "queue", settings.queue.type)
+    if settings.queue.type != "local":
+        cloud: QueueService = cls.from_settings(settings)
+        return cloud
     assert settings.queue.path is not None  # filled from data_dir by Settings
     path = Path(settings.queue.path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,9 +192,12 @@ class App:
     @cached_property
     def notifier(self) -> Notifier:
         """Run events."""
-        from udo.adapters.local.notifier import InProcessNotifier
-
-        return InProcessNotifier()
+        cls = _load(NOTIFIERS, "notifier", self.settings.notifier.type)
+        if self.settings.notifier.type != "local":
+            cloud: Notifier = cls.from_settings(self.settings)
+            return cloud
+        local: Notifier = cls()
+        return local
 
     @cached_property
     def runs(self) -> Any:

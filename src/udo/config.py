@@ -147,6 +147,100 @@ class ApiSettings(BaseModel):
     )
 
 
+class AzureStorageSettings(BaseModel):
+    """The storage account holding the lake (ADLS Gen2 / Blob) and the queues.
+
+    Credentials: `connection_string` if set (a key or SAS; Azurite's well-known one in
+    tests), otherwise azure-identity's DefaultAzureCredential against `account`.
+    """
+
+    account: str | None = Field(None, description="storage account name (udolake)")
+    connection_string: SecretStr | None = Field(
+        None, description="account connection string; DefaultAzureCredential when unset"
+    )
+    container: str = Field("udo", description="the lake's container (ADLS file system)")
+    blob_endpoint: str | None = Field(
+        None, description="blob endpoint override (https://<account>.blob.core.windows.net)"
+    )
+    dfs_endpoint: str | None = Field(
+        None, description="ADLS Gen2 endpoint override (https://<account>.dfs.core.windows.net)"
+    )
+    queue_endpoint: str | None = Field(
+        None, description="queue endpoint override (https://<account>.queue.core.windows.net)"
+    )
+    hierarchical_namespace: bool = Field(
+        True, description="the account has ADLS Gen2 on: directory renames are atomic"
+    )
+
+
+class DatabricksSettings(BaseModel):
+    """The heavy path's Databricks workspace and job."""
+
+    host: str | None = Field(None, description="https://adb-<id>.<n>.azuredatabricks.net")
+    token: SecretStr | None = Field(
+        None, description="personal access token; azure-identity (Azure AD) when unset"
+    )
+    job_id: int | None = Field(None, description="the job `udo azure deploy` created")
+    cluster_id: str | None = Field(None, description="existing cluster for the ADF activity")
+    poll_seconds: float = Field(10.0, gt=0)
+
+
+class DataFactorySettings(BaseModel):
+    """The Data Factory that orchestrates udo-small and udo-large."""
+
+    subscription_id: str | None = None
+    resource_group: str | None = None
+    factory: str | None = Field(None, description="the data factory's name")
+    location: str = "westeurope"
+    poll_seconds: float = Field(15.0, gt=0)
+    arm_endpoint: str = Field(
+        "https://management.azure.com", description="Resource Manager endpoint (tests: stand-in)"
+    )
+
+
+class FunctionsSettings(BaseModel):
+    """The Function app: routing ("Clean Data") and the small-path cleaning function."""
+
+    url: str | None = Field(None, description="https://<app>.azurewebsites.net")
+    key: SecretStr | None = Field(None, description="function key ADF and the API call it with")
+
+
+class SignalRSettings(BaseModel):
+    """Azure SignalR Service (serverless): "Cleaning complete" to the browsers."""
+
+    connection_string: SecretStr | None = Field(
+        None, description="Endpoint=https://<name>.service.signalr.net;AccessKey=...;Version=1.0;"
+    )
+    hub: str = "udo"
+    token_ttl_seconds: int = Field(3600, ge=60, le=86400)
+
+
+class AzureSettings(BaseModel):
+    """Everything `UDO_CLOUD=azure` needs (see README "Run on Azure")."""
+
+    storage: AzureStorageSettings = Field(default_factory=AzureStorageSettings)
+    databricks: DatabricksSettings = Field(default_factory=DatabricksSettings)
+    datafactory: DataFactorySettings = Field(default_factory=DataFactorySettings)
+    functions: FunctionsSettings = Field(default_factory=FunctionsSettings)
+    signalr: SignalRSettings = Field(default_factory=SignalRSettings)
+
+
+class NotifierSettings(BaseModel):
+    """Where run events go: in-process (SSE) or Azure SignalR Service."""
+
+    type: Literal["local", "signalr"] | None = Field(
+        None, description="defaults to the cloud profile (azure: signalr)"
+    )
+
+
+class OrchestratorSettings(BaseModel):
+    """Who drains the queues: udo's own triggers and worker, or Azure Data Factory."""
+
+    type: Literal["local", "adf"] | None = Field(
+        None, description="defaults to the cloud profile (azure: adf)"
+    )
+
+
 def _toml_path() -> Path:
     return Path(os.environ.get("UDO_CONFIG", "udo.toml"))
 
@@ -176,6 +270,9 @@ class Settings(BaseSettings):
     operational: DestinationSettings = Field(default_factory=DestinationSettings)
     load: LoadSettings = Field(default_factory=LoadSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    notifier: NotifierSettings = Field(default_factory=NotifierSettings)
+    orchestrator: OrchestratorSettings = Field(default_factory=OrchestratorSettings)
+    azure: AzureSettings = Field(default_factory=AzureSettings)
 
     @model_validator(mode="after")
     def _apply_profile(self) -> Settings:
@@ -189,6 +286,10 @@ class Settings(BaseSettings):
             self.metadata.url = f"sqlite:///{self.data_dir / 'udo.db'}"
         if self.queue.type is None:
             self.queue.type = self.cloud
+        if self.notifier.type is None:
+            self.notifier.type = "signalr" if self.cloud == "azure" else "local"
+        if self.orchestrator.type is None:
+            self.orchestrator.type = "adf" if self.cloud == "azure" else "local"
         warehouse, operational = DESTINATION_PROFILES[self.cloud]
         self.warehouse.type = self.warehouse.type or warehouse
         self.operational.type = self.operational.type or operational

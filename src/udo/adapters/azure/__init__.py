@@ -1,0 +1,1 @@
+"""Azure adapters, one module per port; selected by `UDO_CLOUD=azure` (see bootstrap)."""

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from udo.azure_cli import azure_app
 from udo.errors import UdoError
 
 app = typer.Typer(
@@ -429,6 +430,7 @@ def rules(
 # ------------------------------------------------------------ orchestration
 runs_app = typer.Typer(help="Cleaning runs: list and inspect.")
 app.add_typer(runs_app, name="runs")
+app.add_typer(azure_app, name="azure")
 ROUTES = ("small", "large")
 
 

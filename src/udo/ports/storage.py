@@ -120,3 +120,11 @@ class StorageService(ABC):
     @abstractmethod
     def uri(self, key: str) -> str:
         """A URI other engines (delta-rs, DuckDB, Spark) can open `key` or a prefix with."""
+
+    def storage_options(self) -> dict[str, str]:
+        """What delta-rs (``storage_options``) needs to open `uri` results: none locally.
+
+        Cloud adapters return the account, endpoint and credential; the values are
+        secrets and are never logged.
+        """
+        return {}

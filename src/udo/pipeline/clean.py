@@ -60,17 +60,20 @@ class Lake:
 
     storage: StorageService
 
-    def silver(self, dataset: str, table: str) -> str:
+    def _uri(self, key: str) -> delta.DeltaUri:
+        return delta.DeltaUri(self.storage.uri(key), self.storage.storage_options())
+
+    def silver(self, dataset: str, table: str) -> delta.DeltaUri:
         """URI of a Silver table."""
-        return self.storage.uri(f"silver/{dataset}/{table}")
+        return self._uri(f"silver/{dataset}/{table}")
 
-    def quarantine(self, dataset: str, table: str) -> str:
+    def quarantine(self, dataset: str, table: str) -> delta.DeltaUri:
         """URI of a quarantine table."""
-        return self.storage.uri(f"quarantine/{dataset}/{table}")
+        return self._uri(f"quarantine/{dataset}/{table}")
 
-    def gold(self, dataset: str, mart: str) -> str:
+    def gold(self, dataset: str, mart: str) -> delta.DeltaUri:
         """URI of a Gold mart."""
-        return self.storage.uri(f"gold/{dataset}/{mart}")
+        return self._uri(f"gold/{dataset}/{mart}")
 
 
 def rules_for(manifest: BronzeManifest) -> RuleSet:

@@ -226,9 +226,7 @@ def _batch_rows(uri: str, schema: pa.Schema, batch_id: str) -> pa.RecordBatchRea
     """This batch's rows of a Silver table, streamed from Delta."""
     if not delta.exists(uri):
         return schema.empty_table().to_reader()
-    from deltalake import DeltaTable
-
-    dataset = DeltaTable(uri).to_pyarrow_dataset()
+    dataset = delta.dataset(uri)
     present = [n for n in schema.names if n in dataset.schema.names]
     scanner = dataset.scanner(columns=present, filter=pc.field(BATCH_ID) == batch_id)
 

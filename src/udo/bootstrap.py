@@ -20,6 +20,7 @@ from udo.pipeline.bronze import BronzeStore
 from udo.ports.destination import Destination
 from udo.ports.metadata import MetadataStore
 from udo.ports.notifier import Notifier
+from udo.ports.orchestrator import Orchestrator
 from udo.ports.queue import QueueService
 from udo.ports.storage import StorageService
 
@@ -39,6 +40,10 @@ QUEUE_ADAPTERS: dict[str, str] = {
 NOTIFIERS: dict[str, str] = {
     "local": "udo.adapters.local.notifier:InProcessNotifier",
     "signalr": "udo.adapters.azure.signalr:AzureSignalRNotifier",
+}
+ORCHESTRATORS: dict[str, str] = {
+    "local": "udo.adapters.local.orchestrator:LocalOrchestrator",
+    "adf": "udo.adapters.azure.datafactory:AzureDataFactoryOrchestrator",
 }
 METADATA_ADAPTERS: dict[str, str] = {
     "sql": "udo.adapters.sql.metadata:SQLMetadataStore",
@@ -200,6 +205,18 @@ class App:
         return local
 
     @cached_property
+    def orchestrator(self) -> Orchestrator:
+        """Who drains the queues: udo's triggers and worker, or Azure Data Factory."""
+        cls = _load(ORCHESTRATORS, "orchestrator", self.settings.orchestrator.type)
+        if self.settings.orchestrator.type != "local":
+            cloud: Orchestrator = cls.from_settings(
+                self.settings, metadata=self.metadata, notifier=self.notifier
+            )
+            return cloud
+        local: Orchestrator = cls()
+        return local
+
+    @cached_property
     def runs(self) -> Any:
         """The RunService ("Clean Data")."""
         from udo.orchestration.runs import RunService
@@ -212,6 +229,7 @@ class App:
             queues=self.queue_names,
             engines=self.route_engines,
             threshold=self.settings.routing.small_max_records,
+            orchestrator=self.orchestrator,
         )
 
     @cached_property

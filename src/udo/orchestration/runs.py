@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -11,7 +12,10 @@ from udo.pipeline.bronze import BronzeStore
 from udo.pipeline.clean import rules_for
 from udo.ports.metadata import MetadataStore
 from udo.ports.notifier import Notifier, RunEvent
+from udo.ports.orchestrator import Orchestrator, OrchestratorUnavailable
 from udo.ports.queue import QueueService, poison_name
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,13 @@ def event(run: Run, type_: str, message: str = "", **data: object) -> RunEvent:
 
 
 class RunService:
-    """Requests cleaning runs and routes them to small-queue or large-queue."""
+    """Requests cleaning runs and routes them to small-queue or large-queue.
+
+    Once a run is queued, the `orchestrator` starts it: locally nothing happens (the
+    triggers and the worker drain the queue); on Data Factory the route's pipeline runs
+    now. When the orchestrator cannot be reached the run stays queued, with the reason in
+    its history, and the next scheduled drain takes it.
+    """
 
     def __init__(
         self,
@@ -50,6 +60,7 @@ class RunService:
         queues: dict[Route, str],
         engines: dict[Route, str],
         threshold: int,
+        orchestrator: Orchestrator | None = None,
     ) -> None:
         self.bronze = bronze
         self.queue = queue
@@ -58,6 +69,11 @@ class RunService:
         self.queues = queues
         self.engines = engines
         self.threshold = threshold
+        if orchestrator is None:
+            from udo.adapters.local.orchestrator import LocalOrchestrator
+
+            orchestrator = LocalOrchestrator()
+        self.orchestrator = orchestrator
 
     def request_clean(
         self,
@@ -77,7 +93,8 @@ class RunService:
             batch_id = batches[-1]
         manifest = self.bronze.manifest(dataset, batch_id)
         decision = route_batch(manifest, self.threshold)
-        key = idempotency_key(dataset, batch_id, rules_for(manifest).version_hash())
+        rules = rules_for(manifest)
+        key = idempotency_key(dataset, batch_id, rules.version_hash())
         if not force:
             existing = self.metadata.find_by_key(key)
             if existing is not None and existing.status not in (
@@ -119,6 +136,17 @@ class RunService:
         self.notifier.publish(
             event(queued, "run.queued", decision.reason, route=decision.route, queue=queue_name)
         )
+        try:
+            queued = self.orchestrator.start(queued, marts=[m.name for m in rules.marts])
+        except OrchestratorUnavailable as exc:
+            log.warning("run %s stays queued for the next trigger: %s", run.id, exc)
+            queued = self.metadata.get_run(run.id)
+            if queued.status == RunStatus.QUEUED:  # unless a drain took it meanwhile
+                queued = self.metadata.transition(
+                    run.id,
+                    RunStatus.QUEUED,
+                    detail=f"not started now ({exc}); the next trigger drains {queue_name}",
+                )
         return CleanRequest(queued, decision, reused=False)
 
     def queue_status(self) -> dict[str, dict[str, int]]:

@@ -278,6 +278,7 @@ def test_health_config_presets(client: FlaskClient) -> None:
     config = client.get("/api/config").get_json()
     assert config == {
         "cloud": "local",
+        "events": "sse",
         "adapters": {
             "storage": "local",
             "queue": "local",
@@ -285,6 +286,7 @@ def test_health_config_presets(client: FlaskClient) -> None:
             "warehouse": "duckdb",
             "operational": "sqlite",
             "notifier": "sse",
+            "orchestrator": "local",
         },
         "routing": {"small_max_records": 10_000},
         "engines": {"small": "polars", "large": "polars"},

@@ -655,6 +655,7 @@ async function api(req, res, url) {
   if (path === '/api/config' && method === 'GET') {
     return send(res, 200, {
       cloud: 'local',
+      events: 'sse',
       adapters: { storage: 'local', queue: 'local', metadata: 'sqlite', warehouse: 'duckdb', operational: 'sqlite', notifier: 'sse' },
       routing: { small_max_records: 10000 },
       engines: { small: 'polars', large: 'spark' },

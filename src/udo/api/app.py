@@ -38,7 +38,8 @@ OPEN_PATHS = frozenset({"/api/health"})
 QUERY_TOKEN_PATHS = frozenset({"/api/events"})
 """Where the token may also come as ``?access_token=`` (RFC 6750 §2.3): a browser's
 EventSource cannot send headers. Nowhere else, so tokens stay out of ordinary URLs."""
-CORS_HEADERS = "Authorization, Content-Type, Last-Event-ID"
+CORS_HEADERS = "Authorization, Content-Type, Last-Event-ID, X-Requested-With, X-SignalR-User-Agent"
+"""The last two are sent by the SignalR client's negotiate call."""
 CORS_METHODS = "GET, POST, OPTIONS"
 
 
@@ -71,7 +72,8 @@ def create_app(
     `serve_ui`: a built web app (``web/dist``) served at / with its assets, any other
     non-/api path answering its index.html (client-side routes). `start_background`:
     start the triggers so the queues drain on schedule in this process (stopped at exit
-    or by `shutdown`). `options`: overrides ``app.settings.api``.
+    or by `shutdown`), unless another orchestrator (Data Factory) owns the schedule.
+    `options`: overrides ``app.settings.api``.
 
     Raises `ConfigError` when the options are unsafe (no token off loopback) or the UI
     folder has no index.html.
@@ -90,6 +92,10 @@ def create_app(
     flask_app = Flask("udo.api", static_folder=None)  # the UI is served by _install_ui
     flask_app.json = UdoJSONProvider(flask_app)
     flask_app.config["MAX_CONTENT_LENGTH"] = options.max_upload_bytes
+    # Data Factory's ScheduleTriggers drain the queues in azure mode: two schedulers would race
+    orchestrator = app.settings.orchestrator.type
+    schedule_elsewhere = start_background and orchestrator != "local"
+    start_background = start_background and not schedule_elsewhere
     api_state = ApiState(
         udo=app, options=options, triggers=triggers, drains=drains, background=start_background
     )
@@ -104,6 +110,8 @@ def create_app(
         triggers.start()
         atexit.register(api_state.shutdown)
         log.info("triggers started: %s", triggers.next_fire_times())
+    elif schedule_elsewhere:
+        log.info("the %s orchestrator drains the queues: no local triggers", orchestrator)
     return flask_app
 
 

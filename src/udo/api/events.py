@@ -1,4 +1,4 @@
-"""GET /api/events: run events as Server-Sent Events.
+"""GET /api/events: run events as Server-Sent Events; POST /api/negotiate: SignalR.
 
 Each event is ``id: <n>`` / ``event: <type>`` / ``data: <RunEvent JSON>``, with the
 notifier's ids. A client that reconnects with ``Last-Event-ID: n`` (or
@@ -6,6 +6,12 @@ notifier's ids. A client that reconnects with ``Last-Event-ID: n`` (or
 events from now on. Data always comes from ``notifier.since(last_sent_id)``; the
 subscription only wakes the stream up, so no event is sent twice or skipped even when
 events arrive while the stream is writing. An idle stream sends ``: keep-alive``.
+
+With a notifier that negotiates (Azure SignalR Service), ``POST /api/negotiate`` answers
+the SignalR client's first call (``withUrl('/api')`` posts to
+``/api/negotiate?negotiateVersion=1``) with a redirect to the service:
+``{"url", "accessToken"}``. It sits behind the API's bearer token like every /api route;
+with any other notifier it answers 404 and browsers use the event stream.
 """
 
 from __future__ import annotations
@@ -36,6 +42,19 @@ class ReplayableNotifier(Protocol):
 
     def since(self, last_id: int) -> list[tuple[int, RunEvent]]:
         """Kept events after `last_id`, oldest first."""
+
+
+@runtime_checkable
+class NegotiatingNotifier(Protocol):
+    """A notifier browsers reach through a SignalR negotiation (AzureSignalRNotifier)."""
+
+    def negotiate(self, user_id: str | None = None) -> dict[str, str]:
+        """``{"url": <client URL>, "accessToken": <token for it>}``."""
+
+
+def events_kind(notifier: object) -> str:
+    """How browsers get run events from `notifier`: "signalr" or "sse"."""
+    return "signalr" if isinstance(notifier, NegotiatingNotifier) else "sse"
 
 
 def frame(event_id: int, event: RunEvent) -> str:
@@ -119,3 +138,25 @@ def events() -> Response:
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@bp.post("/api/negotiate")
+def negotiate() -> dict[str, str]:
+    """The SignalR client's negotiation: a redirect to Azure SignalR Service with a token."""
+    notifier = state().udo.notifier
+    if not isinstance(notifier, NegotiatingNotifier):
+        raise ApiError(
+            404,
+            "not_found",
+            "run events are not served through SignalR here: use GET /api/events",
+        )
+    version = request.args.get("negotiateVersion")
+    if version is not None and not version.isdigit():
+        raise ApiError(
+            400,
+            "bad_request",
+            "negotiateVersion must be a non-negative integer",
+            [detail("negotiateVersion", "not a non-negative integer")],
+        )
+    # one token guards the whole API: there are no per-user identities to pass on
+    return notifier.negotiate(None)

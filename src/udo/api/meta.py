@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint
 
 import udo
+from udo.api.events import events_kind
 from udo.api.openapi import openapi_document
 from udo.api.state import state
 
@@ -28,17 +29,25 @@ def _scheme(url: str | None) -> str | None:
 
 @bp.get("/api/config")
 def config() -> dict[str, Any]:
-    """What this udo is wired to: adapter kinds, routing, engines, triggers. No URLs, no secrets."""
-    s = state().udo.settings
+    """What this udo is wired to: adapter kinds, routing, engines, triggers. No URLs, no secrets.
+
+    ``events`` tells the web UI how to listen: "signalr" (POST /api/negotiate, then Azure
+    SignalR Service) or "sse" (GET /api/events).
+    """
+    udo_app = state().udo
+    s = udo_app.settings
+    events = events_kind(udo_app.notifier)
     return {
         "cloud": s.cloud,
+        "events": events,
         "adapters": {
             "storage": s.storage.type,
             "queue": s.queue.type,
             "metadata": _scheme(s.metadata.url) or s.metadata.type,
             "warehouse": s.warehouse.type,
             "operational": s.operational.type,
-            "notifier": "sse",
+            "notifier": events,
+            "orchestrator": s.orchestrator.type,
         },
         "routing": {"small_max_records": s.routing.small_max_records},
         "engines": {"small": s.engines.small, "large": s.engines.large},

@@ -7,6 +7,7 @@ accept a trailing newline).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -58,6 +59,25 @@ class CleanRequest(_Body):
     dataset: str = Field(pattern=NAME_PATTERN)
     batch_id: str | None = Field(None, pattern=NAME_PATTERN)
     force: bool = False
+
+
+class PipelineEventRequest(_Body):
+    """POST /api/runs/events: Data Factory's completion event (``completion_body`` in
+    ``udo.adapters.azure.datafactory_models``). Empty strings where a scheduled drain has
+    no run, dataset or batch."""
+
+    source: Literal["datafactory"]
+    type: Literal["pipeline.succeeded"]
+    route: Literal["small", "large"]
+    run_id: str = Field("", pattern=r"^[A-Za-z0-9_-]{0,64}$")
+    dataset: str = Field("", pattern=r"^(|[A-Za-z][A-Za-z0-9_-]{0,62})$")
+    batch_id: str = Field("", pattern=r"^(|[A-Za-z][A-Za-z0-9_-]{0,62})$")
+    marts: str = Field("", max_length=4000, description="comma-separated mart names")
+    factory: str = Field(min_length=1, max_length=100)
+    pipeline: str = Field(min_length=1, max_length=260)
+    pipeline_run_id: str = Field(min_length=1, max_length=100)
+    trigger: str = Field("", max_length=260)
+    at: datetime
 
 
 class RunsQuery(BaseModel):

@@ -18,7 +18,7 @@ from udo.api.openapi_schemas import NAME, Schema, ref, schemas
 ERRORS: dict[str, str] = {
     "400": "Bad request: malformed JSON, or an invalid name in the path or query",
     "401": "Missing or invalid bearer token",
-    "404": "No such dataset, batch, table, run, preset or route",
+    "404": "No such dataset, batch, table, run, preset or route (or no SignalR here)",
     "409": "Conflict: the batch id is already landed, or the queue is already draining",
     "413": "The request body is larger than the server accepts",
     "422": "Validation failed; `details` lists each problem with its field path",
@@ -277,6 +277,26 @@ def _paths() -> dict[str, Any]:
                 "responses": _responses("200", _json(ref("RunDetail"), "The run"), "400", "404"),
             }
         },
+        "/api/runs/events": {
+            "post": {
+                "operationId": "postPipelineEvent",
+                "tags": ["runs"],
+                "summary": "Data Factory's completion event, published as pipeline.completed",
+                "description": "Posted by the last activity of the udo-small / udo-large "
+                "pipelines once Gold is loaded. With a run_id, the run must exist (404) and "
+                "the dataset and batch, when given, must be its own (409).",
+                "requestBody": _body(ref("PipelineEvent")),
+                "responses": _responses(
+                    "202",
+                    _json(ref("PipelineEventAccepted"), "Published"),
+                    "400",
+                    "404",
+                    "409",
+                    "413",
+                    "422",
+                ),
+            }
+        },
         "/api/queues": {
             "get": {
                 "operationId": "listQueues",
@@ -350,6 +370,29 @@ def _paths() -> dict[str, Any]:
                     },
                     "400",
                     "404",
+                ),
+            }
+        },
+        "/api/negotiate": {
+            "post": {
+                "operationId": "negotiate",
+                "tags": ["events"],
+                "summary": "SignalR negotiation: a redirect to Azure SignalR Service",
+                "description": "Served when run events go through Azure SignalR Service "
+                '(`events: "signalr"` in /api/config); 404 otherwise. The SignalR client '
+                "(`withUrl('/api')`) posts here first and follows the redirect: it connects "
+                "to `url` with `accessToken`, a token for that URL only that expires after "
+                "UDO_AZURE__SIGNALR__TOKEN_TTL_SECONDS. Events arrive as the client method "
+                "`runEvent` with one argument, a RunEvent.",
+                "parameters": [
+                    _query(
+                        "negotiateVersion",
+                        {"type": "integer", "minimum": 0},
+                        "the SignalR client's negotiate protocol version (accepted, unused)",
+                    ),
+                ],
+                "responses": _responses(
+                    "200", _json(ref("Negotiate"), "Where and how to connect"), "400", "404"
                 ),
             }
         },

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from udo.api.models import MAX_OFFSET, MAX_SPEC_CHARS, NAME_PATTERN
+from udo.api.models import MAX_OFFSET, MAX_SPEC_CHARS, NAME_PATTERN, PipelineEventRequest
 from udo.domain.ledger import Ledger
 from udo.domain.manifest import BronzeManifest
 from udo.domain.run import RunStatus
@@ -114,9 +114,15 @@ def schemas() -> dict[str, Schema]:
             {"status": {"type": "string", "enum": ["ok"]}, "version": {"type": "string"}},
         ),
         "Config": obj(
-            ["cloud", "adapters", "routing", "engines", "triggers"],
+            ["cloud", "events", "adapters", "routing", "engines", "triggers"],
             {
                 "cloud": {"type": "string", "enum": ["local", "azure", "alicloud"]},
+                "events": {
+                    "type": "string",
+                    "enum": ["sse", "signalr"],
+                    "description": "how browsers get run events: GET /api/events (sse) or "
+                    "POST /api/negotiate then Azure SignalR Service (signalr)",
+                },
                 "adapters": {
                     "type": "object",
                     "additionalProperties": nullable({"type": "string"}),
@@ -131,6 +137,19 @@ def schemas() -> dict[str, Schema]:
                     ["small", "large"],
                     {"small": {"type": "string"}, "large": {"type": "string"}},
                 ),
+            },
+        ),
+        "Negotiate": obj(
+            ["url", "accessToken"],
+            {
+                "url": {
+                    "type": "string",
+                    "description": "the service's client URL: <endpoint>/client/?hub=<hub>",
+                },
+                "accessToken": {
+                    "type": "string",
+                    "description": "a JWT for `url` only, short-lived",
+                },
             },
         ),
         "Preset": obj(
@@ -219,6 +238,11 @@ def schemas() -> dict[str, Schema]:
                 "offset": {"type": "integer", "minimum": 0},
                 "limit": {"type": "integer", "minimum": 1},
             },
+        ),
+        "PipelineEvent": PipelineEventRequest.model_json_schema(ref_template=REF),
+        "PipelineEventAccepted": obj(
+            ["published", "run_id"],
+            {"published": {"const": "pipeline.completed"}, "run_id": {"type": "string"}},
         ),
         "CleanRequest": obj(
             ["dataset"],

@@ -1,4 +1,5 @@
-"""Cleaning runs: POST /api/clean ("Clean Data"), GET /api/runs[/{run_id}]."""
+"""Cleaning runs: POST /api/clean ("Clean Data"), GET /api/runs[/{run_id}], and
+POST /api/runs/events (Data Factory's completion event)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import Any
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
+from udo.api.errors import ApiError
 from udo.api.inputs import check_name, json_body, query
-from udo.api.models import CleanRequest, RunsQuery
+from udo.api.models import CleanRequest, PipelineEventRequest, RunsQuery
 from udo.api.state import state
 from udo.api.values import iso
 from udo.domain.run import Run
+from udo.ports.notifier import RunEvent
 
 bp = Blueprint("runs", __name__)
 
@@ -76,3 +79,45 @@ def run(run_id: str) -> dict[str, Any]:
     """One run (404 if there is none with this id)."""
     check_name("run", run_id)
     return run_detail_json(state().udo.metadata.get_run(run_id))
+
+
+@bp.post("/api/runs/events")
+def pipeline_event() -> ResponseReturnValue:
+    """Data Factory's pipelines post here when they have loaded Gold (their last activity).
+
+    The event is published to every listener (SSE, SignalR) as ``pipeline.completed``.
+    With a `run_id` (a run "Clean Data" started), the run must exist and the dataset and
+    batch, when given, must be its own.
+    """
+    body = json_body(PipelineEventRequest)
+    udo_app = state().udo
+    dataset, batch_id = body.dataset, body.batch_id
+    if body.run_id:
+        run = udo_app.metadata.get_run(body.run_id)  # 404 if unknown
+        for name, given, own in (
+            ("dataset", dataset, run.dataset),
+            ("batch_id", batch_id, run.batch_id),
+        ):
+            if given and given != own:
+                raise ApiError(409, "conflict", f"run {run.id} is of {name} {own!r}, not {given!r}")
+        dataset, batch_id = run.dataset, run.batch_id
+    marts = [m for m in body.marts.split(",") if m]
+    event = RunEvent(
+        type="pipeline.completed",
+        run_id=body.run_id,
+        dataset=dataset,
+        batch_id=batch_id,
+        at=body.at,
+        message=f"Data Factory {body.pipeline} finished: Gold loaded"
+        + (f" ({', '.join(marts)})" if marts else ""),
+        data={
+            "route": body.route,
+            "factory": body.factory,
+            "pipeline": body.pipeline,
+            "pipeline_run_id": body.pipeline_run_id,
+            "trigger": body.trigger,
+            "marts": marts,
+        },
+    )
+    udo_app.notifier.publish(event)
+    return {"published": event.type, "run_id": body.run_id}, 202

@@ -17,11 +17,16 @@ EventType = Literal[
     "run.succeeded",
     "run.failed",
     "run.dead_lettered",
+    "pipeline.completed",
 ]
 
 
 class RunEvent(BaseModel):
-    """One event of a run. `run.succeeded` carries the message "Cleaning complete"."""
+    """One event of a run. `run.succeeded` carries the message "Cleaning complete".
+
+    `pipeline.completed`: a Data Factory pipeline (udo-small / udo-large) finished loading
+    Gold into the warehouse and operational DB; `run_id` is empty for a scheduled drain.
+    """
 
     type: EventType
     run_id: str

@@ -17,7 +17,7 @@ describe('RunEventStream', () => {
   });
 
   it('shares one connection, parses named events and closes with the last listener', () => {
-    const stream = new RunEventStream();
+    const stream = new RunEventStream({ kind: 'sse' });
     const a: RunEvent[] = [];
     const b: RunEvent[] = [];
     const offA = stream.subscribe((e) => a.push(e));
@@ -37,7 +37,7 @@ describe('RunEventStream', () => {
   });
 
   it('reconnects after a refused stream and asks listeners to resynchronise', () => {
-    const stream = new RunEventStream();
+    const stream = new RunEventStream({ kind: 'sse' });
     const resync = vi.fn();
     stream.subscribe(() => {});
     stream.onResync(resync);
@@ -53,7 +53,7 @@ describe('RunEventStream', () => {
   });
 
   it('asks for a replay after the last event seen when it reopens the stream itself', () => {
-    const stream = new RunEventStream();
+    const stream = new RunEventStream({ kind: 'sse' });
     stream.subscribe(() => {});
     FakeEventSource.latest().open();
     FakeEventSource.latest().emit('run.stage', { type: 'run.stage', run_id: 'r1', data: {} }, 41);
@@ -64,7 +64,7 @@ describe('RunEventStream', () => {
   });
 
   it('reopens with the new token when the token changes', () => {
-    const stream = new RunEventStream();
+    const stream = new RunEventStream({ kind: 'sse' });
     stream.subscribe(() => {});
     setToken('t1');
     expect(FakeEventSource.latest().url).toBe('/api/events?access_token=t1');

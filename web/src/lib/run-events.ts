@@ -1,18 +1,25 @@
 /**
- * The live event stream (GET /api/events, server-sent events), shared by every feature.
+ * Live run events, shared by every feature: one connection for the whole page, opened
+ * while someone listens.
  *
- * One EventSource for the whole page, opened while someone listens. The browser
- * reconnects by itself after a network error and sends Last-Event-ID, so the server
- * replays what was missed. When the server refuses the stream (EventSource closed, e.g.
- * a 401 or a restart) we reconnect with a back-off, passing the last id seen as
- * `?last_event_id=`, and tell listeners to resynchronise (`onResync`).
- *
- * EventSource cannot send headers: with a token in Settings it is passed as the
- * `access_token` query parameter (RFC 6750 §2.3).
+ * How to listen is the API's choice (GET /api/config, `events`):
+ * - "sse": an EventSource on GET /api/events. The browser reconnects by itself after a
+ *   network error and sends Last-Event-ID, so the server replays what was missed. When
+ *   the server refuses the stream (EventSource closed, e.g. a 401 or a restart) we
+ *   reconnect with a back-off, passing the last id seen as `?last_event_id=`, and tell
+ *   listeners to resynchronise (`onResync`). EventSource cannot send headers: with a
+ *   token in Settings it is passed as the `access_token` query parameter (RFC 6750 §2.3).
+ * - "signalr": a SignalR HubConnection on /api (the client negotiates at
+ *   /api/negotiate with the bearer token and is redirected to Azure SignalR Service);
+ *   events arrive as `runEvent`. SignalR cannot replay, so every reconnection asks
+ *   listeners to resynchronise.
+ * When /api/config cannot be read, the stream falls back to SSE and asks again on the
+ * next reconnection.
  */
 import { useEffect, useRef, useSyncExternalStore } from 'react';
 
-import { apiUrl } from './api-client';
+import { api, apiUrl } from './api-client';
+import { createHubConnection, RUN_EVENT_TARGET, type HubConnectionLike } from './signalr-hub';
 import { getToken, onTokenChange } from './token';
 
 export const RUN_EVENT_TYPES = [
@@ -43,27 +50,57 @@ export type StreamStatus = 'idle' | 'connecting' | 'open' | 'reconnecting';
 
 type Listener = (event: RunEvent) => void;
 
+/** A RunEvent from its JSON object (SignalR) or null when it is not one. */
+export function toRunEvent(data: unknown, type = '', id?: string): RunEvent | null {
+  if (!data || typeof data !== 'object') return null;
+  const e = data as Partial<RunEvent>;
+  if (typeof e.run_id !== 'string') return null;
+  return {
+    id: id || undefined,
+    type: (e.type ?? type) as RunEventType,
+    run_id: e.run_id,
+    dataset: e.dataset ?? '',
+    batch_id: e.batch_id ?? '',
+    at: e.at ?? new Date().toISOString(),
+    message: e.message ?? '',
+    data: e.data ?? {},
+  };
+}
+
+/** A RunEvent from an SSE `data:` line, or null when it is not one. */
 export function parseRunEvent(type: string, raw: string, id?: string): RunEvent | null {
   try {
-    const data = JSON.parse(raw) as Partial<RunEvent>;
-    if (!data || typeof data !== 'object' || typeof data.run_id !== 'string') return null;
-    return {
-      id: id || undefined,
-      type: (data.type ?? type) as RunEventType,
-      run_id: data.run_id,
-      dataset: data.dataset ?? '',
-      batch_id: data.batch_id ?? '',
-      at: data.at ?? new Date().toISOString(),
-      message: data.message ?? '',
-      data: data.data ?? {},
-    };
+    return toRunEvent(JSON.parse(raw), type, id);
   } catch {
     return null;
   }
 }
 
+export type EventsKind = 'sse' | 'signalr';
+
+/** How the API says browsers should listen (GET /api/config, `events`). */
+export async function fetchEventsKind(): Promise<EventsKind> {
+  const config = await api.get<{ events?: unknown }>('/api/config');
+  return config?.events === 'signalr' ? 'signalr' : 'sse';
+}
+
+export type RunEventStreamOptions = {
+  /** The SSE endpoint. */
+  path?: string;
+  /** The SignalR hub URL (the client posts to `<hubPath>/negotiate`). */
+  hubPath?: string;
+  /** A fixed transport; otherwise asked with `resolveKind` at each connection until known. */
+  kind?: EventsKind;
+  resolveKind?: () => Promise<EventsKind>;
+  createHub?: (url: string, accessTokenFactory: () => string) => Promise<HubConnectionLike>;
+};
+
 export class RunEventStream {
   private source: EventSource | null = null;
+  private hub: HubConnectionLike | null = null;
+  private connecting = false;
+  private generation = 0;
+  private kind: EventsKind | null;
   private listeners = new Set<Listener>();
   private resyncListeners = new Set<() => void>();
   private statusListeners = new Set<() => void>();
@@ -74,9 +111,16 @@ export class RunEventStream {
   private lastEventId: string | null = null;
   private unsubscribeToken: (() => void) | null = null;
   private readonly path: string;
+  private readonly hubPath: string;
+  private readonly resolveKind: () => Promise<EventsKind>;
+  private readonly createHub: (url: string, accessTokenFactory: () => string) => Promise<HubConnectionLike>;
 
-  constructor(path = '/api/events') {
-    this.path = path;
+  constructor(options: RunEventStreamOptions = {}) {
+    this.path = options.path ?? '/api/events';
+    this.hubPath = options.hubPath ?? '/api';
+    this.kind = options.kind ?? null;
+    this.resolveKind = options.resolveKind ?? fetchEventsKind;
+    this.createHub = options.createHub ?? createHubConnection;
   }
 
   subscribe(listener: Listener): () => void {
@@ -101,6 +145,9 @@ export class RunEventStream {
 
   getStatus = (): StreamStatus => this.status;
 
+  /** The transport in use or chosen last ('sse' / 'signalr'), null before the API answered. */
+  getKind = (): EventsKind | null => this.kind;
+
   private setStatus(status: StreamStatus): void {
     if (status === this.status) return;
     this.status = status;
@@ -108,24 +155,63 @@ export class RunEventStream {
   }
 
   private ensureOpen(): void {
-    if (this.source || this.retryTimer || typeof EventSource === 'undefined') return;
+    if (this.source || this.hub || this.connecting || this.retryTimer) return;
     this.unsubscribeToken ??= onTokenChange(() => this.restart());
-    this.open();
+    this.connect();
   }
 
-  private open(): void {
+  /** Open the transport the API asks for (asking it first when not known yet). */
+  private connect(): void {
+    const generation = ++this.generation;
+    this.setStatus(this.wasOpen ? 'reconnecting' : 'connecting');
+    if (this.kind) {
+      this.openKind(this.kind, generation);
+      return;
+    }
+    this.connecting = true;
+    this.resolveKind().then(
+      (kind) => {
+        if (generation !== this.generation) return; // closed or restarted meanwhile
+        this.kind = kind;
+        this.openKind(kind, generation);
+      },
+      () => {
+        if (generation !== this.generation) return;
+        this.openKind('sse', generation); // ask again at the next connection
+      },
+    );
+  }
+
+  private openKind(kind: EventsKind, generation: number): void {
+    this.connecting = false;
+    if (this.listeners.size === 0) return;
+    if (kind === 'signalr') void this.openHub(generation);
+    else this.openEventSource();
+  }
+
+  private dispatch(event: RunEvent | null): void {
+    if (event) this.listeners.forEach((fn) => fn(event));
+  }
+
+  private resync(): void {
+    this.resyncListeners.forEach((fn) => fn());
+  }
+
+  private markOpen(): void {
+    const resumed = this.wasOpen || this.retries > 0;
+    this.retries = 0;
+    this.wasOpen = true;
+    this.setStatus('open');
+    if (resumed) this.resync();
+  }
+
+  private openEventSource(): void {
+    if (typeof EventSource === 'undefined') return;
     const token = getToken();
     const url = apiUrl(this.path, { access_token: token, last_event_id: this.lastEventId });
     const source = new EventSource(url);
     this.source = source;
-    this.setStatus(this.wasOpen ? 'reconnecting' : 'connecting');
-    source.onopen = () => {
-      const resumed = this.wasOpen || this.retries > 0;
-      this.retries = 0;
-      this.wasOpen = true;
-      this.setStatus('open');
-      if (resumed) this.resyncListeners.forEach((fn) => fn());
-    };
+    source.onopen = () => this.markOpen();
     source.onerror = () => {
       if (source.readyState === 2 /* CLOSED */) {
         this.source = null;
@@ -137,37 +223,83 @@ export class RunEventStream {
     const handle = (type: string) => (e: MessageEvent) => {
       const event = parseRunEvent(type, String(e.data), e.lastEventId);
       if (e.lastEventId) this.lastEventId = e.lastEventId;
-      if (event) this.listeners.forEach((fn) => fn(event));
+      this.dispatch(event);
     };
     for (const type of RUN_EVENT_TYPES) source.addEventListener(type, handle(type));
     source.addEventListener('message', handle('message'));
   }
 
+  private async openHub(generation: number): Promise<void> {
+    this.connecting = true;
+    let hub: HubConnectionLike;
+    try {
+      hub = await this.createHub(apiUrl(this.hubPath), () => getToken() ?? '');
+    } catch {
+      if (generation !== this.generation) return;
+      this.connecting = false;
+      this.scheduleRetry();
+      return;
+    }
+    if (generation !== this.generation) return; // closed while loading: never started
+    this.connecting = false;
+    this.hub = hub;
+    hub.on(RUN_EVENT_TARGET, (payload: unknown) => this.dispatch(toRunEvent(payload)));
+    hub.onreconnecting(() => {
+      if (this.hub === hub) this.setStatus('reconnecting');
+    });
+    hub.onreconnected(() => {
+      if (this.hub !== hub) return;
+      this.setStatus('open');
+      this.resync(); // SignalR does not replay what was sent during the break
+    });
+    hub.onclose(() => {
+      if (this.hub !== hub) return; // stopped by us
+      this.hub = null;
+      this.scheduleRetry();
+    });
+    try {
+      await hub.start();
+    } catch {
+      if (this.hub !== hub) return;
+      this.hub = null;
+      this.scheduleRetry();
+      return;
+    }
+    if (this.hub === hub) this.markOpen();
+  }
+
+  private stopTransport(): void {
+    this.generation += 1; // whatever is still being opened is dropped
+    this.connecting = false;
+    this.source?.close();
+    this.source = null;
+    const hub = this.hub;
+    this.hub = null;
+    if (hub) void hub.stop().catch(() => undefined);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
   private scheduleRetry(): void {
+    if (this.retryTimer || this.listeners.size === 0) return;
     this.setStatus('reconnecting');
     const delay = Math.min(30_000, 1000 * 2 ** this.retries);
     this.retries += 1;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (this.listeners.size > 0) this.open();
+      if (this.listeners.size > 0) this.connect();
     }, delay);
   }
 
   private restart(): void {
     if (this.listeners.size === 0) return;
-    this.source?.close();
-    this.source = null;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.stopTransport();
     this.retries = 0;
-    this.open();
+    this.connect();
   }
 
   close(): void {
-    this.source?.close();
-    this.source = null;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.stopTransport();
     this.unsubscribeToken?.();
     this.unsubscribeToken = null;
     this.wasOpen = false;
@@ -178,16 +310,18 @@ export class RunEventStream {
 }
 
 let shared: RunEventStream | null = null;
+let sharedOptions: RunEventStreamOptions = {};
 
 export function runEventStream(): RunEventStream {
-  shared ??= new RunEventStream();
+  shared ??= new RunEventStream(sharedOptions);
   return shared;
 }
 
-/** For tests: forget the shared stream (closing it). */
-export function resetRunEventStream(): void {
+/** For tests: forget the shared stream (closing it); the next one is built with `options`. */
+export function resetRunEventStream(options: RunEventStreamOptions = {}): void {
   shared?.close();
   shared = null;
+  sharedOptions = options;
 }
 
 /** Call `listener` for every run event while the component is mounted. */

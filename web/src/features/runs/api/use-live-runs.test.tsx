@@ -1,14 +1,17 @@
-import { act, screen } from '@testing-library/react';
+import { act, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { queryKeys } from '@/lib/query-keys';
 import { resetRunEventStream } from '@/lib/run-events';
 import { setToken } from '@/lib/token';
 import { FakeEventSource } from '@/testing/fake-event-source';
+import { FakeHubConnection } from '@/testing/fake-hub-connection';
 import { renderWithProviders, testQueryClient } from '@/testing/test-utils';
 
 import type { Run } from '../types';
 import { applyEvent, useLiveRuns } from './use-live-runs';
+
+vi.mock('@microsoft/signalr', async () => (await import('@/testing/fake-hub-connection')).fakeSignalR);
 
 function Live() {
   useLiveRuns();
@@ -38,7 +41,7 @@ describe('useLiveRuns', () => {
   beforeEach(() => {
     FakeEventSource.reset();
     vi.stubGlobal('EventSource', FakeEventSource);
-    resetRunEventStream();
+    resetRunEventStream({ kind: 'sse' });
   });
   afterEach(() => {
     resetRunEventStream();
@@ -99,6 +102,63 @@ describe('useLiveRuns', () => {
     setToken('s3cret');
     renderWithProviders(<Live />);
     expect(FakeEventSource.latest().url).toBe('/api/events?access_token=s3cret');
+  });
+});
+
+describe('useLiveRuns over SignalR', () => {
+  beforeEach(() => {
+    FakeEventSource.reset();
+    FakeHubConnection.reset();
+    vi.stubGlobal('EventSource', FakeEventSource);
+    resetRunEventStream(); // the transport comes from GET /api/config
+  });
+  afterEach(() => {
+    resetRunEventStream();
+    vi.unstubAllGlobals();
+  });
+
+  it('asks /api/config, listens on the hub and toasts "Cleaning complete" the same way', async () => {
+    const queryClient = testQueryClient();
+    queryClient.setQueryData(queryKeys.runList({}), [run]);
+    const fetchSpy = vi.fn(async (url: string) =>
+      url === '/api/config'
+        ? new Response(JSON.stringify({ cloud: 'azure', events: 'signalr' }), { status: 200 })
+        : new Response('{}', { status: 200 }),
+    );
+    vi.stubGlobal('fetch', fetchSpy);
+    renderWithProviders(<Live />, { queryClient });
+    await waitFor(() => expect(FakeHubConnection.instances).toHaveLength(1));
+    const hub = FakeHubConnection.latest();
+    await waitFor(() => expect(hub.started).toBe(true));
+    act(() => hub.accept());
+    act(() => hub.emit('runEvent', event('run.stage', { message: 'silver orders', data: { stage: 'silver orders' } })));
+    const [patched] = queryClient.getQueryData<Run[]>(queryKeys.runList({})) ?? [];
+    expect([patched.status, patched.stage]).toEqual(['RUNNING', 'silver orders']);
+    act(() =>
+      hub.emit(
+        'runEvent',
+        event('run.succeeded', {
+          message: 'Cleaning complete',
+          data: { ledger: { orders: { bronze_in: 10, silver_out: 8, quarantined: 1, duplicates_removed: 1 } } },
+        }),
+      ),
+    );
+    const toast = await screen.findByTestId('toast');
+    expect(toast.textContent).toContain('Cleaning complete');
+    expect(toast.textContent).toContain('8 rows to Silver, 1 quarantined');
+    expect(FakeEventSource.instances).toHaveLength(0);
+    expect(fetchSpy.mock.calls.map(([url]) => url)).toContain('/api/config');
+  });
+
+  it('keeps to the EventSource when /api/config reports sse', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify({ events: 'sse' }), { status: 200 })));
+    renderWithProviders(<Live />);
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    const source = FakeEventSource.latest();
+    act(() => source.open());
+    act(() => source.emit('run.succeeded', event('run.succeeded', { message: 'Cleaning complete' }), 1));
+    expect((await screen.findByTestId('toast')).textContent).toContain('Cleaning complete');
+    expect(FakeHubConnection.instances).toHaveLength(0);
   });
 });
 

@@ -1,5 +1,5 @@
 /** The server's version and whether the live event stream is connected. */
-import { useEventStreamStatus } from '@/lib/run-events';
+import { runEventStream, useEventStreamStatus } from '@/lib/run-events';
 
 import { useHealth } from '../api/get-health';
 
@@ -11,7 +11,9 @@ export function ApiStatus() {
   return (
     <div className="api-status">
       <span className={`live-dot live-${stream}`} aria-hidden="true" />
-      <span title="Run events (GET /api/events)">{LABELS[stream]}</span>
+      <span title={runEventStream().getKind() === 'signalr' ? 'Run events (Azure SignalR Service)' : 'Run events (GET /api/events)'}>
+        {LABELS[stream]}
+      </span>
       <span className="muted mono">{health.data ? `v${health.data.version}` : health.isError ? 'API down' : ''}</span>
     </div>
   );

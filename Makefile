@@ -25,9 +25,10 @@ demo: install
 	$(VENV)/bin/udo demo
 
 lint: install web-lint
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench cloud
+	$(VENV)/bin/ruff format --check src tests bench cloud
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy cloud/azure/functions/function_app.py cloud/azure/databricks/udo_job.py
 
 $(WEB_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
@@ -61,8 +62,8 @@ e2e: install web chromium
 	$(VENV)/bin/pytest tests/e2e/test_ui.py -v
 
 format: install
-	$(VENV)/bin/ruff format src tests bench
-	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format src tests bench cloud
+	$(VENV)/bin/ruff check --fix src tests bench cloud
 
 test: lint web-test web chromium azurite
 	$(VENV)/bin/pytest -n 2 --durations=15

@@ -35,8 +35,14 @@ def _factory_target(
     )
 
 
-KEY_VAULT_HELP = "Key Vault holding the factory's secrets (https://<vault>.vault.azure.net/)"
-API_URL_HELP = "the udo API the pipelines post their completion event to (https://...)"
+KEY_VAULT_HELP = (
+    "Key Vault holding the factory's secrets (https://<vault>.vault.azure.net/); "
+    "default UDO_AZURE__DATAFACTORY__KEY_VAULT_URL"
+)
+API_URL_HELP = (
+    "the udo API the pipelines post their completion event to (https://...); "
+    "default UDO_AZURE__DATAFACTORY__API_URL"
+)
 WHEEL_HELP = "a wheel the Databricks job cluster installs (dbfs:/...whl); repeatable"
 
 
@@ -71,8 +77,8 @@ def export(
 
 @azure_app.command("deploy")
 def deploy(
-    key_vault_url: Annotated[str, typer.Option(help=KEY_VAULT_HELP)],
-    api_url: Annotated[str, typer.Option(help=API_URL_HELP)],
+    key_vault_url: Annotated[str | None, typer.Option(help=KEY_VAULT_HELP)] = None,
+    api_url: Annotated[str | None, typer.Option(help=API_URL_HELP)] = None,
     wheel: Annotated[list[str] | None, typer.Option(help=WHEEL_HELP)] = None,
 ) -> None:
     """Create or update the Data Factory's resources and start its triggers (idempotent).

@@ -192,6 +192,13 @@ class DataFactorySettings(BaseModel):
     resource_group: str | None = None
     factory: str | None = Field(None, description="the data factory's name")
     location: str = "westeurope"
+    key_vault_url: str | None = Field(
+        None,
+        description="Key Vault holding the factory's secrets (https://<vault>.vault.azure.net/)",
+    )
+    api_url: str | None = Field(
+        None, description="the udo API the pipelines post their completion event to"
+    )
     poll_seconds: float = Field(15.0, gt=0)
     arm_endpoint: str = Field(
         "https://management.azure.com", description="Resource Manager endpoint (tests: stand-in)"

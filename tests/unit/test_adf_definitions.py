@@ -280,3 +280,26 @@ def test_local_orchestrator_leaves_runs_to_the_worker() -> None:
     assert local.start(run, marts=["daily_sales"]) is run
     assert local.status(run) is None
     assert local.follow(run) is run
+
+
+def test_key_vault_and_api_urls_come_from_settings_when_not_given() -> None:
+    settings = Settings.model_validate(
+        {
+            "azure": {
+                "storage": {"account": "udolake"},
+                "functions": {"url": "https://udo-fn.azurewebsites.net"},
+                "databricks": {"host": "https://adb-1.1.azuredatabricks.net", "cluster_id": "c"},
+                "datafactory": {
+                    "key_vault_url": "https://udo-kv.vault.azure.net/",
+                    "api_url": "https://udo-api.example.com/",
+                },
+            }
+        }
+    )
+    target = FactoryTarget.from_settings(settings, key_vault_url=None, api_url=None)
+    assert target.key_vault_url == "https://udo-kv.vault.azure.net/"
+    assert target.api_url == "https://udo-api.example.com"
+    given = FactoryTarget.from_settings(
+        settings, key_vault_url="https://other.vault.azure.net/", api_url=None
+    )
+    assert given.key_vault_url == "https://other.vault.azure.net/"

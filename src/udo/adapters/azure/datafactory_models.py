@@ -125,6 +125,8 @@ class FactoryTarget:
         from udo.adapters.azure.credentials import parse_connection_string
 
         az = settings.azure
+        key_vault_url = key_vault_url or az.datafactory.key_vault_url
+        api_url = api_url or az.datafactory.api_url
         account = az.storage.account
         if account is None and az.storage.connection_string is not None:
             parts = parse_connection_string(az.storage.connection_string.get_secret_value())
@@ -134,11 +136,11 @@ class FactoryTarget:
         )
         values = {
             "UDO_AZURE__STORAGE__ACCOUNT": lake_url,
-            "--key-vault-url": key_vault_url,
+            "UDO_AZURE__DATAFACTORY__KEY_VAULT_URL (or --key-vault-url)": key_vault_url,
             "UDO_AZURE__FUNCTIONS__URL": az.functions.url,
             "UDO_AZURE__DATABRICKS__HOST": az.databricks.host,
             "UDO_AZURE__DATABRICKS__CLUSTER_ID": az.databricks.cluster_id,
-            "--api-url": api_url,
+            "UDO_AZURE__DATAFACTORY__API_URL (or --api-url)": api_url,
         }
         missing = [name for name, value in values.items() if not value]
         if missing:

@@ -1,34 +1,78 @@
 """The StorageService contract, run against every adapter of the port.
 
 To add an adapter, add a factory to `ADAPTERS` (and its cost marks to `MARKS`): a factory
-gets a fresh temporary folder and returns an empty store, e.g. a new container on Azurite.
+gets the test's request (for fixtures such as `azurite`) and a fresh temporary folder and
+returns an empty store, e.g. a new container on Azurite.
+
+Azure runs twice on Azurite: as a flat Blob account (rename = server-side copy + delete)
+and as an ADLS Gen2 account (hierarchical namespace: rename = one dfs rename). Azurite has
+no dfs endpoint, so in the second mode the directory calls go to the ADLS stand-in
+(`tests/standins/adls.py`), which checks the SDK's requests and applies them to Azurite.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from standins.adls import AdlsStandIn
+from udo.adapters.azure.credentials import storage_account
+from udo.adapters.azure.storage import AzureDataLakeAdapter
 from udo.adapters.local.storage import LocalStorageAdapter
+from udo.config import AzureStorageSettings
 from udo.errors import InvalidKey, ObjectExists, ObjectNotFound, StorageError
 from udo.ports.storage import StorageService
 
-ADAPTERS: dict[str, Callable[[Path], StorageService]] = {
-    "local": lambda tmp: LocalStorageAdapter(tmp / "lake"),
+AZURE_BLOCK_SIZE = 256 * 1024
+"""Small blocks, so the 1 MiB write below stages several blocks before its commit."""
+
+
+def _azure(request: pytest.FixtureRequest, hns: bool) -> StorageService:
+    azurite = request.getfixturevalue("azurite")
+    dfs_endpoint = None
+    if hns:
+        standin = AdlsStandIn(azurite.blob_endpoint, azurite.account, azurite.key)
+
+        def check_standin() -> None:
+            standin.close()
+            assert standin.problems == [], standin.problems
+
+        request.addfinalizer(check_standin)
+        dfs_endpoint = standin.endpoint
+    settings = AzureStorageSettings(
+        connection_string=SecretStr(azurite.connection_string), dfs_endpoint=dfs_endpoint
+    )
+    return AzureDataLakeAdapter(
+        storage_account(settings),
+        f"contract-{uuid.uuid4().hex[:16]}",
+        hierarchical_namespace=hns,
+        block_size=AZURE_BLOCK_SIZE,
+    )
+
+
+ADAPTERS: dict[str, Callable[[pytest.FixtureRequest, Path], StorageService]] = {
+    "local": lambda request, tmp: LocalStorageAdapter(tmp / "lake"),
+    "azure-blob": lambda request, tmp: _azure(request, hns=False),
+    "azure-adls": lambda request, tmp: _azure(request, hns=True),
 }
-MARKS: dict[str, list[pytest.MarkDecorator]] = {}
+MARKS: dict[str, list[pytest.MarkDecorator]] = {
+    "azure-blob": [pytest.mark.services],
+    "azure-adls": [pytest.mark.services],
+}
 """Marks per adapter, e.g. ``{"azure": [pytest.mark.services]}``."""
 
 
 @pytest.fixture(params=[pytest.param(name, marks=MARKS.get(name, [])) for name in ADAPTERS])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> StorageService:
     factory = ADAPTERS[request.param]
-    return factory(tmp_path)
+    return factory(request, tmp_path)
 
 
 class Boom(Exception):

@@ -25,6 +25,7 @@ def test_a_connection_string_gives_the_account_key_and_endpoints() -> None:
     assert account.queue_endpoint == "https://udolake.queue.core.windows.net"
     assert account.dfs_endpoint == "https://udolake.dfs.core.windows.net"
     assert account.credential == {"account_name": "udolake", "account_key": KEY}
+    assert KEY not in repr(account) and KEY not in str(account)
 
 
 def test_explicit_endpoints_win_over_the_connection_string() -> None:
@@ -48,6 +49,25 @@ def test_a_sas_connection_string_uses_the_sas() -> None:
         account="a",
     )
     assert storage_account(settings).credential == "sv=2024&sig=x"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "account"),
+    [
+        ("https://udolake.queue.core.windows.net", "udolake"),
+        ("http://127.0.0.1:10001/devstoreaccount1", "devstoreaccount1"),
+        ("http://localhost:10001/devstoreaccount1/", "devstoreaccount1"),
+    ],
+)
+def test_a_sas_connection_string_without_account_name_takes_it_from_the_endpoint(
+    endpoint: str, account: str
+) -> None:
+    settings = AzureStorageSettings(
+        connection_string=SecretStr(f"QueueEndpoint={endpoint};SharedAccessSignature=sv=1&sig=x")
+    )
+    found = storage_account(settings)
+    assert found.account == account
+    assert found.queue_endpoint == endpoint.rstrip("/")
 
 
 def test_an_account_name_alone_uses_default_azure_credential() -> None:

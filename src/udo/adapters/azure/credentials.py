@@ -6,8 +6,9 @@ reported by the names of its missing parts only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from udo.config import AzureStorageSettings
 from udo.errors import ConfigError
@@ -20,10 +21,10 @@ class StorageAccount:
     blob_endpoint: str
     queue_endpoint: str
     dfs_endpoint: str
-    credential: Any
+    credential: Any = field(repr=False)
     """An account-key dict, a SAS string, or a TokenCredential (DefaultAzureCredential)."""
-    account: str
-    account_key: str | None = None
+    account: str = ""
+    account_key: str | None = field(default=None, repr=False)
 
 
 def parse_connection_string(text: str) -> dict[str, str]:
@@ -37,6 +38,17 @@ def parse_connection_string(text: str) -> dict[str, str]:
             raise ConfigError("UDO_AZURE__STORAGE__CONNECTION_STRING: a part has no '='")
         parts[key.strip()] = value.strip()
     return parts
+
+
+def _account_of(endpoint: str) -> str | None:
+    """The account an endpoint URL belongs to: its first host label, or (an emulator on an
+    IP address or localhost, path-style) its first path segment."""
+    url = urlsplit(endpoint)
+    host = url.hostname or ""
+    if host == "localhost" or host.replace(".", "").isdigit() or ":" in host:
+        first = url.path.strip("/").split("/")[0]
+        return first or None
+    return host.split(".")[0] or None
 
 
 def storage_account(settings: AzureStorageSettings) -> StorageAccount:
@@ -60,6 +72,10 @@ def storage_account(settings: AzureStorageSettings) -> StorageAccount:
                 "UDO_AZURE__STORAGE__CONNECTION_STRING has neither AccountKey nor "
                 "SharedAccessSignature"
             )
+    if name is None:  # a SAS connection string names endpoints, not always the account
+        name = next(
+            (_account_of(url) for url in endpoints.values() if url and _account_of(url)), None
+        )
     if name is None:
         raise ConfigError(
             "Azure storage needs an account: set UDO_AZURE__STORAGE__ACCOUNT or "

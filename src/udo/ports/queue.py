@@ -41,16 +41,23 @@ class MessageTooLarge(QueueError, TerminalError):
     """A message body is larger than `max_message_bytes` once encoded as UTF-8."""
 
 
+POISON_SUFFIX = "-poison"
+
+
 def check_queue_name(queue: str) -> None:
     """Raise `InvalidQueueName` unless `queue` is a valid Azure Storage Queue name.
 
     3-63 characters: lowercase letters, digits and hyphens; it starts and ends with a
-    letter or digit and has no two hyphens in a row.
+    letter or digit and has no two hyphens in a row. A queue that is not itself a poison
+    queue has at most 56, so that its ``<queue>-poison`` is a valid name too.
     """
-    if not isinstance(queue, str) or not 3 <= len(queue) <= 63 or not _NAME.fullmatch(queue):
+    if not isinstance(queue, str):
+        raise InvalidQueueName(f"invalid queue name {queue!r}: not text")
+    longest = 63 if queue.endswith(POISON_SUFFIX) else 63 - len(POISON_SUFFIX)
+    if not 3 <= len(queue) <= longest or not _NAME.fullmatch(queue):
         raise InvalidQueueName(
-            f"invalid queue name {queue!r}: use 3-63 lowercase letters, digits and hyphens, "
-            "starting and ending with a letter or digit, no '--' (e.g. 'small-queue')"
+            f"invalid queue name {queue!r}: use 3-{longest} lowercase letters, digits and "
+            "hyphens, starting and ending with a letter or digit, no '--' (e.g. 'small-queue')"
         )
 
 
@@ -72,6 +79,10 @@ class QueueService(ABC):
 
     max_message_bytes: ClassVar[int] = 64 * 1024
     max_dequeue: int = 5
+    keeps_redelivery_order: ClassVar[bool] = False
+    """Capability: a message that comes back after its visibility timeout keeps its first
+    place in line (SQLite). Without it (Azure Storage Queue), messages are handed out in
+    the order they became visible, so a redelivered one goes behind those already visible."""
 
     @abstractmethod
     def send(self, queue: str, body: str, *, delay_seconds: float = 0) -> str:
@@ -81,7 +92,10 @@ class QueueService(ABC):
     def receive(
         self, queue: str, *, max_messages: int = 1, visibility_timeout: float = 300
     ) -> list[Message]:
-        """Up to `max_messages` visible messages, oldest first, each now invisible.
+        """Up to `max_messages` visible messages, each now invisible.
+
+        Oldest first: in the order they were sent, or (see `keeps_redelivery_order`) in
+        the order they became visible again.
 
         Messages past `max_dequeue` deliveries are moved to ``<queue>-poison`` instead of
         being returned. Safe when several processes receive from the same queue: a
@@ -118,4 +132,4 @@ class QueueService(ABC):
 
 def poison_name(queue: str) -> str:
     """The poison queue of `queue`."""
-    return f"{queue}-poison"
+    return f"{queue}{POISON_SUFFIX}"

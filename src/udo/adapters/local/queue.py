@@ -92,6 +92,7 @@ class SQLiteQueueAdapter(QueueService):
     """
 
     max_message_bytes: ClassVar[int] = 64 * 1024
+    keeps_redelivery_order: ClassVar[bool] = True
 
     def __init__(
         self,

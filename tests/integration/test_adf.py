@@ -182,20 +182,41 @@ def test_start_runs_the_routes_pipeline_with_the_runs_parameters(
     assert arm.problems == []
 
 
-def test_a_succeeded_pipeline_run_completes_the_run(arm: ArmStandIn, tmp_path: Path) -> None:
+def test_a_run_the_worker_cleans_during_the_pipeline_is_the_workers(
+    arm: ArmStandIn, tmp_path: Path
+) -> None:
+    """The Function's drain (a worker sharing the metadata) cleans the run while the
+    pipeline is in progress: SUCCEEDED is the worker's, with its ledger."""
+    h = Harness(arm, tmp_path)
+    arm.script("udo-small", [("Queued", ""), ("InProgress", ""), ("Succeeded", "")])
+    run = h.orchestrator.start(h.queued_run(), marts=PRESET_MARTS)
+    assert h.orchestrator.status(run) is not None  # Queued
+    h.metadata.transition("r1", RunStatus.RUNNING, stage="silver")  # the drain took it
+    h.metadata.transition("r1", RunStatus.SUCCEEDED, stage="done", ledger={"tables": {}})
+    done = h.orchestrator.follow(run)
+    assert done.status == RunStatus.SUCCEEDED and done.ledger == {"tables": {}}
+    assert h.events == []  # the worker announces its own success
+    (adf_run,) = arm.runs
+    assert arm.runs[adf_run].polls == 3  # followed to the end, no further
+
+
+def test_a_pipeline_that_ends_without_cleaning_the_run_puts_it_back_in_the_queue(
+    arm: ArmStandIn, tmp_path: Path
+) -> None:
+    """Another drain held the message: the pipeline succeeded, the run did not."""
     h = Harness(arm, tmp_path)
     arm.script(
         "udo-small", [("Queued", ""), ("InProgress", ""), ("InProgress", ""), ("Succeeded", "")]
     )
     run = h.orchestrator.follow(h.orchestrator.start(h.queued_run(), marts=PRESET_MARTS))
-    assert run.status == RunStatus.SUCCEEDED and run.error is None
-    assert [e.type for e in h.events] == ["run.started", "run.succeeded"]
-    assert h.events[-1].message == "Cleaning complete"
+    assert run.status == RunStatus.QUEUED and run.ledger is None
+    assert [e.type for e in h.events] == ["run.started", "run.queued"]
     (adf_run,) = arm.runs
     assert h.events[-1].data == {"pipeline": "udo-small", "pipeline_run_id": adf_run}
-    assert arm.runs[adf_run].polls == 4  # followed to the end, no further
+    assert arm.runs[adf_run].polls == 4
     statuses = [t.status for t in h.metadata.transitions("r1")]
-    assert statuses[-2:] == [RunStatus.RUNNING, RunStatus.SUCCEEDED]
+    assert statuses[-2:] == [RunStatus.RUNNING, RunStatus.QUEUED]
+    assert "without cleaning this run" in (run.transitions[-1].detail or "")
 
 
 def test_a_failed_pipeline_run_fails_the_run_with_its_message(
@@ -243,14 +264,21 @@ def test_a_new_orchestrator_resumes_following_from_the_runs_history(
         notifier=h.notifier,
         poll_seconds=0.01,
     )
-    assert again.follow(run).status == RunStatus.SUCCEEDED
+    followed = again.follow(run)
+    assert followed.status == RunStatus.QUEUED  # followed to the end of the pipeline run
+    (adf_run,) = arm.runs
+    assert adf_run in (followed.transitions[-1].detail or "")
 
 
 def test_polling_rides_out_an_unavailable_service(arm: ArmStandIn, tmp_path: Path) -> None:
     h = Harness(arm, tmp_path)
     run = h.orchestrator.start(h.queued_run())
     arm.inject += [(503, "ServiceUnavailable"), (429, "TooManyRequests")]
+    h.metadata.transition("r1", RunStatus.RUNNING, stage="silver")
+    h.metadata.transition("r1", RunStatus.SUCCEEDED, stage="done")
     assert h.orchestrator.follow(run).status == RunStatus.SUCCEEDED
+    (adf_run,) = arm.runs
+    assert arm.runs[adf_run].polls == 2  # it got through the 503 and the 429
 
 
 def test_start_errors_are_mapped_to_udo_errors(arm: ArmStandIn, tmp_path: Path) -> None:
@@ -308,6 +336,8 @@ def test_clean_data_starts_the_pipeline_of_each_route(
     )
     app = bootstrap(settings)
     assert isinstance(app.orchestrator, AzureDataFactoryOrchestrator)
+    # udo-small's Function activity works until the drain below (the Function's) returns
+    draining = arm.hold("udo-small")
     arm.script("udo-small", [("InProgress", ""), ("Succeeded", "")])
     arm.script("udo-large", [("InProgress", ""), ("Failed", "Spark job failed: OOM")])
     done: dict[str, RunEvent] = {}
@@ -327,10 +357,13 @@ def test_clean_data_starts_the_pipeline_of_each_route(
     large = app.runs.request_clean("ecommerce", "large1")
     try:
         assert (small.decision.route, large.decision.route) == ("small", "large")
+        assert app.worker.drain("small") == [small.run.id]  # what the Function does
+        draining.set()
         assert finished.wait(60), f"only {list(done)} finished"
+        app.orchestrator.follow(small.run)  # the follower is done with it too
     finally:
         app.orchestrator.close()
-    assert app.queue.depth("small-queue") == 1 and app.queue.depth("large-queue") == 1
+    assert app.queue.depth("small-queue") == 0 and app.queue.depth("large-queue") == 1
     for pipeline, request in (("udo-small", small), ("udo-large", large)):
         (body,) = arm.bodies("POST", f"/pipelines/{pipeline}/createRun")
         assert body == {
@@ -339,7 +372,8 @@ def test_clean_data_starts_the_pipeline_of_each_route(
             "run_id": request.run.id,
             "marts": PRESET_MARTS,
         }
-    assert app.metadata.get_run(small.run.id).status == RunStatus.SUCCEEDED
+    cleaned = app.metadata.get_run(small.run.id)
+    assert cleaned.status == RunStatus.SUCCEEDED and cleaned.ledger is not None
     failed = app.metadata.get_run(large.run.id)
     assert failed.status == RunStatus.FAILED and "Spark job failed: OOM" in (failed.error or "")
     assert done[small.run.id].message == "Cleaning complete"

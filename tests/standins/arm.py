@@ -156,6 +156,7 @@ class ArmStandIn:
         self.trigger_states: dict[str, str] = {}
         self.runs: dict[str, PipelineRunState] = {}
         self.scripts: dict[str, list[tuple[str, str]]] = {}
+        self.gates: dict[str, threading.Event] = {}
         self.inject: list[tuple[int, str]] = []
         """(status, ARM error code) answered to the next requests instead of serving them."""
         self.requests: list[Recorded] = []
@@ -201,6 +202,12 @@ class ArmStandIn:
             f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
             f"/providers/Microsoft.DataFactory/factories/{self.factory}"
         )
+
+    def hold(self, pipeline: str) -> threading.Event:
+        """Runs of `pipeline` report InProgress until the returned event is set: an activity
+        that is still working (the Function's drain, the Databricks job)."""
+        gate = self.gates[pipeline] = threading.Event()
+        return gate
 
     def script(self, pipeline: str, statuses: list[tuple[str, str]]) -> None:
         """Statuses the next runs of `pipeline` report, one per poll (the last one stays)."""
@@ -364,8 +371,12 @@ class ArmStandIn:
             raise ArmError(
                 404, "PipelineRunNotFound", f"pipeline run {run_id} not found", problem=False
             )
-        status, message = state.current()
-        state.polls += 1
+        gate = self.gates.get(state.pipeline)
+        if gate is not None and not gate.is_set():
+            status, message = "InProgress", ""
+        else:
+            status, message = state.current()
+            state.polls += 1
         return 200, {
             "runId": run_id,
             "pipelineName": state.pipeline,

@@ -369,9 +369,18 @@ class AzureDataFactoryOrchestrator(Orchestrator):
             log.exception("following run %s on Data Factory failed", run.id)
 
     def _mirror(self, run_id: str, external: ExternalRun) -> Run:
-        """Move the udo run where the pipeline run is, never undoing the worker's states."""
+        """Move the udo run where the pipeline run is, never undoing the worker's states.
+
+        The worker that cleans the batch (the Function's drain, the Databricks job) owns
+        the run's outcome: it alone marks it SUCCEEDED, with the ledger. The pipeline's own
+        end decides only for a run no worker has touched (its stage is still this
+        follower's): a failed or cancelled pipeline fails it (its message stays queued, and
+        the next drain retries it); a pipeline that succeeded without cleaning it (another
+        drain held the message) puts it back to QUEUED for the next drain.
+        """
         run = self.metadata.get_run(run_id)
         where = {"pipeline": external.pipeline, "pipeline_run_id": external.run_id}
+        ours = f"datafactory {external.pipeline}"
         if run.status in TERMINAL or external.state == "queued":
             if run.status in TERMINAL and external.state in ("failed", "cancelled"):
                 log.warning(
@@ -383,25 +392,37 @@ class AzureDataFactoryOrchestrator(Orchestrator):
                     external.message,
                 )
             return run
-        if run.status == RunStatus.QUEUED:
+        if run.status == RunStatus.QUEUED:  # the pipeline has started (or even ended)
             run = self.metadata.transition(
                 run_id,
                 RunStatus.RUNNING,
-                stage=f"datafactory {external.pipeline}",
-                attempts=run.attempts + 1,
+                stage=ours,
                 detail=f"pipeline run {external.run_id} {external.state}",
             )
             self.notifier.publish(
                 event(run, "run.started", f"running {external.pipeline} on Data Factory", **where)
             )
-        if external.state == "running" or run.status != RunStatus.RUNNING:
-            return run  # a FAILED run is the worker's: it retries it on the next delivery
+        untouched = run.status == RunStatus.RUNNING and run.stage == ours
+        if external.state == "running" or not untouched:
+            if external.state in FINAL and not untouched:
+                log.info(
+                    "run %s: pipeline run %s %s; the run is the worker's (%s, %s)",
+                    run_id,
+                    external.run_id,
+                    external.state,
+                    run.status,
+                    run.stage,
+                )
+            return run
         if external.state == "succeeded":
-            done = self.metadata.transition(
-                run_id, RunStatus.SUCCEEDED, stage="done", error=None, detail=external.run_id
+            back = self.metadata.transition(
+                run_id,
+                RunStatus.QUEUED,
+                detail=f"pipeline run {external.run_id} ended without cleaning this run; "
+                "it waits for the next drain",
             )
-            self.notifier.publish(event(done, "run.succeeded", "Cleaning complete", **where))
-            return done
+            self.notifier.publish(event(back, "run.queued", "waiting for the next drain", **where))
+            return back
         error = f"Data Factory pipeline {external.pipeline} run {external.run_id} " + (
             f"failed: {external.message}" if external.state == "failed" else "was cancelled"
         )

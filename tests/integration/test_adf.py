@@ -9,6 +9,7 @@ and answers like ARM. It covers `udo azure deploy`, `AzureDataFactoryOrchestrato
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -406,3 +407,31 @@ def test_clean_data_keeps_the_run_queued_when_data_factory_is_down(
     assert request.run.status == RunStatus.QUEUED
     assert "not started now" in (request.run.transitions[-1].detail or "")
     assert service.queue.depth("small-queue") == 1
+
+
+def test_a_restarted_process_resumes_following_unfinished_runs(
+    arm: ArmStandIn, tmp_path: Path
+) -> None:
+    first = Harness(arm, tmp_path)  # starts the pipeline, then its process is gone
+    arm.script("udo-small", [("InProgress", ""), ("Failed", "Function returned 500")])
+    first.orchestrator.start(first.queued_run("r1"))
+    first.queued_run("r2")  # queued, but no pipeline run of ours: nothing to follow
+    restarted = AzureDataFactoryOrchestrator(
+        _client(arm),
+        resource_group=arm.resource_group,
+        factory=arm.factory,
+        metadata=first.metadata,
+        notifier=first.notifier,
+        poll_seconds=0.01,
+    )
+    try:
+        assert restarted.resume() == 1
+        deadline = time.monotonic() + 30
+        while first.metadata.get_run("r1").status in (RunStatus.QUEUED, RunStatus.RUNNING):
+            assert time.monotonic() < deadline, "the resumed follower never ended the run"
+            time.sleep(0.05)
+    finally:
+        restarted.close()
+    run = first.metadata.get_run("r1")
+    assert run.status == RunStatus.FAILED and "Function returned 500" in (run.error or "")
+    assert first.metadata.get_run("r2").status == RunStatus.QUEUED

@@ -38,7 +38,8 @@ class ApiState:
             raise ApiError(409, "drain_in_progress", f"{route}-queue is already being drained")
 
     def shutdown(self, wait: bool = False) -> None:
-        """Stop the triggers, the event streams and the drain thread; safe to call again.
+        """Stop the triggers, the event streams, the drain thread and the orchestrator's
+        followers; safe to call again.
 
         With `wait`, the run in progress finishes first (queued drains do not start);
         without, it is abandoned with the process and its message is delivered again
@@ -51,6 +52,8 @@ class ApiState:
         if wait:
             self.udo.worker.stop()
         self.drains.close(wait=wait)
+        if first and "orchestrator" in vars(self.udo):  # built: stop following runs
+            self.udo.orchestrator.close()
 
 
 def state() -> ApiState:

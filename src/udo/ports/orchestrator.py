@@ -79,5 +79,10 @@ class Orchestrator(ABC):
         worker already reached) and publishing the matching run events; return the run as
         stored at the end. Returns at once when there is nothing to follow."""
 
+    def resume(self) -> int:
+        """Follow again, in the background, every unfinished run this orchestrator started
+        before (a restarted API process); return how many. Nothing to do locally."""
+        return 0
+
     def close(self) -> None:  # noqa: B027 - optional
         """Stop following runs in the background and release clients. Idempotent."""

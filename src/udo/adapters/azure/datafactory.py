@@ -271,13 +271,8 @@ class AzureDataFactoryOrchestrator(Orchestrator):
             self._started[run.id] = (pipeline, adf_run)
         stored = self._record(run.id, pipeline, adf_run)
         log.info("run %s: Data Factory pipeline %s run %s started", run.id, pipeline, adf_run)
-        if self.background and not self._closing.is_set():
-            thread = threading.Thread(
-                target=self._follow_quietly, args=(stored,), name=f"udo-adf-{run.id}", daemon=True
-            )
-            with self._lock:
-                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-            thread.start()
+        if self.background:
+            self._follow_in_background(stored)
         return stored
 
     def status(self, run: Run) -> ExternalRun | None:
@@ -307,6 +302,25 @@ class AzureDataFactoryOrchestrator(Orchestrator):
                     return current
             if self._closing.wait(self.poll_seconds):
                 return self.metadata.get_run(run.id)
+
+    def resume(self) -> int:
+        """Follow, in the background, the QUEUED and RUNNING runs whose history names a
+        pipeline run this factory started (the process that started them is gone)."""
+        if not self.background:
+            return 0
+        resumed = 0
+        for status in (RunStatus.QUEUED, RunStatus.RUNNING):
+            for run in self.metadata.list_runs(status=status, limit=500):
+                with self._lock:
+                    if run.id in self._started:
+                        continue
+                if self._reference(run.id) is None:
+                    continue
+                self._follow_in_background(run)
+                resumed += 1
+        if resumed:
+            log.info("following %d unfinished Data Factory run(s) again", resumed)
+        return resumed
 
     def close(self) -> None:
         """Stop following; wait for the follower threads to notice."""
@@ -361,6 +375,16 @@ class AzureDataFactoryOrchestrator(Orchestrator):
             log.warning("pipeline run %s has an unknown status %r", adf_run, raw)
             state = "running"
         return ExternalRun(found.pipeline_name or pipeline, adf_run, state, found.message or "")
+
+    def _follow_in_background(self, run: Run) -> None:
+        if self._closing.is_set():
+            return
+        thread = threading.Thread(
+            target=self._follow_quietly, args=(run,), name=f"udo-adf-{run.id}", daemon=True
+        )
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
 
     def _follow_quietly(self, run: Run) -> None:
         try:

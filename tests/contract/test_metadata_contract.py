@@ -31,7 +31,7 @@ from udo.adapters.sql.metadata import (
     SQLMetadataStore,
 )
 from udo.domain.ledger import TableLedger
-from udo.domain.run import ALLOWED, InvalidTransition, Run, RunStatus, now
+from udo.domain.run import ALLOWED, InvalidTransition, Run, RunStatus, StaleRun, now
 from udo.errors import ConfigError, RunNotFound, TerminalError, TransientError
 
 SERVICES = {
@@ -530,6 +530,32 @@ def test_racing_to_finish_a_run_only_one_wins(store: SQLMetadataStore) -> None:
         assert sum(isinstance(r, InvalidTransition) for r in results) == 2, results
         statuses = [t.status for t in store.transitions(run.id)]
         assert statuses.count(S.SUCCEEDED) == 1
+
+
+def test_a_conditional_transition_moves_only_from_what_was_seen(
+    store: SQLMetadataStore,
+) -> None:
+    run = walk(store, store.create_run(make_run()), [S.QUEUED])
+    moved = store.transition(run.id, S.RUNNING, stage="follower", only_from=(S.QUEUED, None))
+    assert (moved.status, moved.stage) == (S.RUNNING, "follower")
+    store.transition(run.id, S.RUNNING, stage="silver")  # a worker elsewhere moves it on
+    before = store.transitions(run.id)
+    with pytest.raises(StaleRun, match="stage 'silver'"):
+        store.transition(run.id, S.QUEUED, only_from=(S.RUNNING, "follower"))
+    assert store.transitions(run.id) == before  # nothing written
+    assert store.get_run(run.id).stage == "silver"
+
+
+def test_racing_conditional_transitions_only_one_wins(store: SQLMetadataStore) -> None:
+    run = walk(store, store.create_run(make_run()), [S.QUEUED, S.RUNNING])
+    seen = (S.RUNNING, store.get_run(run.id).stage)
+
+    def move(worker: int) -> Run:
+        return store.transition(run.id, S.RUNNING, stage=f"w{worker}", only_from=seen)
+
+    results = in_threads(3, move)
+    assert sum(isinstance(r, Run) for r in results) == 1, results
+    assert sum(isinstance(r, StaleRun) for r in results) == 2, results
 
 
 # -- errors -------------------------------------------------------------------------------

@@ -407,6 +407,13 @@ def test_clean_data_keeps_the_run_queued_when_data_factory_is_down(
     assert request.run.status == RunStatus.QUEUED
     assert "not started now" in (request.run.transitions[-1].detail or "")
     assert service.queue.depth("small-queue") == 1
+    # a refusal (here: a token the service does not accept) is no different for the caller
+    generate_batch(bronze, load_preset("ecommerce").scaled(20), batch_id="b2")
+    arm.inject.append((403, "AuthorizationFailed"))
+    refused = service.request_clean("ecommerce", "b2")
+    assert refused.run.status == RunStatus.QUEUED and not refused.reused
+    assert "403" in (refused.run.transitions[-1].detail or "")
+    assert service.queue.depth("small-queue") == 2
 
 
 def test_a_restarted_process_resumes_following_unfinished_runs(
@@ -435,3 +442,55 @@ def test_a_restarted_process_resumes_following_unfinished_runs(
     run = first.metadata.get_run("r1")
     assert run.status == RunStatus.FAILED and "Function returned 500" in (run.error or "")
     assert first.metadata.get_run("r2").status == RunStatus.QUEUED
+
+
+def test_the_follower_never_overwrites_a_worker_that_moved_in_between(
+    arm: ArmStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker (another process) takes the run right after the follower read it: the
+    follower's compare-and-set fails and the worker's state stands."""
+    h = Harness(arm, tmp_path)
+    arm.script("udo-small", [("InProgress", ""), ("Failed", "HTTP 502 after 230 s")])
+    run = h.orchestrator.start(h.queued_run())
+    real_get = h.metadata.get_run
+    raced = []
+
+    def get_then_worker_moves(run_id: str) -> Run:
+        seen = real_get(run_id)
+        if not raced:  # between this read and the follower's write, the worker starts
+            raced.append(True)
+            h.metadata.transition(run_id, RunStatus.RUNNING, stage="silver")
+        return seen
+
+    monkeypatch.setattr(h.metadata, "get_run", get_then_worker_moves)
+    followed = h.orchestrator.follow(run)
+    assert (followed.status, followed.stage) == (RunStatus.RUNNING, "silver")
+    assert h.events == []  # no run.started, and no run.failed over the worker's run
+    stages = [t.stage for t in h.metadata.transitions("r1")]
+    assert "datafactory udo-small" not in stages
+
+
+def test_the_api_picks_up_runs_the_cli_starts_later(arm: ArmStandIn, tmp_path: Path) -> None:
+    """`udo request` starts a pipeline and exits; the API's orchestrator, watching, follows
+    it to its end."""
+    cli = Harness(arm, tmp_path)  # follows nothing: its process ends right after start
+    api = AzureDataFactoryOrchestrator(
+        _client(arm),
+        resource_group=arm.resource_group,
+        factory=arm.factory,
+        metadata=cli.metadata,
+        notifier=cli.notifier,
+        poll_seconds=0.01,
+    )
+    try:
+        assert api.resume(watch=True) == 0  # nothing to follow yet
+        arm.script("udo-small", [("InProgress", ""), ("Cancelled", "")])
+        cli.orchestrator.start(cli.queued_run("r1"))
+        deadline = time.monotonic() + 60
+        while cli.metadata.get_run("r1").status != RunStatus.FAILED:
+            assert time.monotonic() < deadline, "the watcher never followed the run"
+            time.sleep(0.1)
+    finally:
+        api.close()
+    assert "cancelled" in (cli.metadata.get_run("r1").error or "")
+    assert [e.type for e in cli.events] == ["run.started", "run.failed"]

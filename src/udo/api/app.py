@@ -112,7 +112,7 @@ def create_app(
         log.info("triggers started: %s", triggers.next_fire_times())
     elif schedule_elsewhere:
         log.info("the %s orchestrator drains the queues: no local triggers", orchestrator)
-        app.orchestrator.resume()  # runs a previous process started and no longer follows
+        app.orchestrator.resume(watch=True)  # runs other processes started (CLI, a restart)
     return flask_app
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from udo.errors import TerminalError
+from udo.errors import TerminalError, UdoError
 
 MESSAGE_VERSION = 1
 Route = Literal["small", "large"]
@@ -53,6 +53,11 @@ ALLOWED: dict[RunStatus, set[RunStatus]] = {
 
 class InvalidTransition(TerminalError):
     """A run was asked to move where its state machine does not go."""
+
+
+class StaleRun(UdoError):
+    """A conditional transition found the run no longer where the caller saw it (another
+    process moved it in between): read it again and decide anew."""
 
 
 def check_transition(current: RunStatus, new: RunStatus) -> None:

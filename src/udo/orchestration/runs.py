@@ -12,7 +12,7 @@ from udo.pipeline.bronze import BronzeStore
 from udo.pipeline.clean import rules_for
 from udo.ports.metadata import MetadataStore
 from udo.ports.notifier import Notifier, RunEvent
-from udo.ports.orchestrator import Orchestrator, OrchestratorUnavailable
+from udo.ports.orchestrator import Orchestrator, OrchestratorError
 from udo.ports.queue import QueueService, poison_name
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ class RunService:
 
     Once a run is queued, the `orchestrator` starts it: locally nothing happens (the
     triggers and the worker drain the queue); on Data Factory the route's pipeline runs
-    now. When the orchestrator cannot be reached the run stays queued, with the reason in
-    its history, and the next scheduled drain takes it.
+    now. When the orchestrator cannot be reached or refuses, the run stays queued, with
+    the reason in its history, and the next scheduled drain takes it.
     """
 
     def __init__(
@@ -138,7 +138,9 @@ class RunService:
         )
         try:
             queued = self.orchestrator.start(queued, marts=[m.name for m in rules.marts])
-        except OrchestratorUnavailable as exc:
+        except OrchestratorError as exc:
+            # the run is queued either way: answering an error would make the caller retry
+            # into the same (reused) run; the reason is in its history and the log
             log.warning("run %s stays queued for the next trigger: %s", run.id, exc)
             queued = self.metadata.get_run(run.id)
             if queued.status == RunStatus.QUEUED:  # unless a drain took it meanwhile

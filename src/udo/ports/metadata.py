@@ -38,10 +38,17 @@ class MetadataStore(ABC):
         *,
         stage: str | None = None,
         detail: str | None = None,
+        only_from: tuple[RunStatus, str | None] | None = None,
         **fields: object,
     ) -> Run:
         """Move a run (checked against the state machine), record the transition, and
-        update `fields` (error, ledger, stage_seconds, attempts, route, engine)."""
+        update `fields` (error, ledger, stage_seconds, attempts, route, engine).
+
+        With `only_from` ``(status, stage)``, the move is a compare-and-set: it happens only
+        if the run is at that status and stage when the transaction reads it, else
+        `StaleRun` and nothing is written (a follower must not overwrite what a worker in
+        another process did since it looked).
+        """
 
     @abstractmethod
     def list_runs(

@@ -79,9 +79,11 @@ class Orchestrator(ABC):
         worker already reached) and publishing the matching run events; return the run as
         stored at the end. Returns at once when there is nothing to follow."""
 
-    def resume(self) -> int:
-        """Follow again, in the background, every unfinished run this orchestrator started
-        before (a restarted API process); return how many. Nothing to do locally."""
+    def resume(self, *, watch: bool = False) -> int:
+        """Follow, in the background, every unfinished run this orchestrator's service
+        executes that nobody here follows (started by a process that is gone, or by the
+        CLI); return how many. With `watch`, keep picking such runs up until `close`.
+        Nothing to do locally."""
         return 0
 
     def close(self) -> None:  # noqa: B027 - optional

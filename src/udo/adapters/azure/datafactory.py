@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from udo.adapters.azure.datafactory_models import KINDS, PIPELINES, FactoryDefinition
 from udo.config import DataFactorySettings, Settings
-from udo.domain.run import TERMINAL, Run, RunStatus
+from udo.domain.run import TERMINAL, Run, RunStatus, StaleRun
 from udo.errors import ConfigError, RunNotFound
 from udo.orchestration.runs import event
 from udo.ports.metadata import MetadataStore
@@ -220,9 +221,10 @@ class AzureDataFactoryOrchestrator(Orchestrator):
         self.poll_seconds = poll_seconds
         self.background = background
         self._started: dict[str, tuple[str, str]] = {}  # udo run id -> (pipeline, ADF run id)
-        self._threads: list[threading.Thread] = []
+        self._threads: dict[str, threading.Thread] = {}  # udo run id -> its follower
         self._lock = threading.Lock()
         self._closing = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     @classmethod
     def from_settings(
@@ -303,32 +305,55 @@ class AzureDataFactoryOrchestrator(Orchestrator):
             if self._closing.wait(self.poll_seconds):
                 return self.metadata.get_run(run.id)
 
-    def resume(self) -> int:
+    def resume(self, *, watch: bool = False) -> int:
         """Follow, in the background, the QUEUED and RUNNING runs whose history names a
-        pipeline run this factory started (the process that started them is gone)."""
+        pipeline run this factory started and that nobody here follows (their process is
+        gone, or it was a CLI's). Returns how many were picked up now. With `watch`, keep
+        looking every few polls until `close` (what the API process does)."""
         if not self.background:
             return 0
         resumed = 0
         for status in (RunStatus.QUEUED, RunStatus.RUNNING):
             for run in self.metadata.list_runs(status=status, limit=500):
                 with self._lock:
-                    if run.id in self._started:
+                    if run.id in self._threads:
                         continue
                 if self._reference(run.id) is None:
                     continue
-                self._follow_in_background(run)
-                resumed += 1
+                resumed += self._follow_in_background(run)
         if resumed:
-            log.info("following %d unfinished Data Factory run(s) again", resumed)
+            log.info("following %d unfinished Data Factory run(s) started elsewhere", resumed)
+        if watch:
+            with self._lock:
+                if self._watcher is None and not self._closing.is_set():
+                    self._watcher = threading.Thread(
+                        target=self._watch, name="udo-adf-watch", daemon=True
+                    )
+                    self._watcher.start()
         return resumed
 
-    def close(self) -> None:
-        """Stop following; wait for the follower threads to notice."""
-        self._closing.set()
-        with self._lock:
-            threads = list(self._threads)
+    def _watch(self) -> None:
+        while not self._closing.wait(max(self.poll_seconds, 1.0) * 4):
+            try:
+                self.resume()
+            except Exception:  # the metadata store hiccupped: try again next round
+                log.exception("looking for Data Factory runs to follow failed")
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop following; wait (up to `timeout` seconds in all) for the followers to notice.
+
+        A follower inside a slow ARM call finishes that call first; past the timeout it is
+        left to end with the process (the threads are daemons)."""
+        with self._lock:  # no new follower starts once closing is set under the lock
+            self._closing.set()
+            threads = list(self._threads.values())
+            if self._watcher is not None:
+                threads.append(self._watcher)
+        deadline = time.monotonic() + timeout
         for thread in threads:
-            thread.join()
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in threads):
+            log.warning("Data Factory followers still in a call at shutdown; not waiting")
 
     # ------------------------------------------------------------ internals
     def _record(self, run_id: str, pipeline: str, adf_run: str) -> Run:
@@ -376,21 +401,27 @@ class AzureDataFactoryOrchestrator(Orchestrator):
             state = "running"
         return ExternalRun(found.pipeline_name or pipeline, adf_run, state, found.message or "")
 
-    def _follow_in_background(self, run: Run) -> None:
-        if self._closing.is_set():
-            return
-        thread = threading.Thread(
-            target=self._follow_quietly, args=(run,), name=f"udo-adf-{run.id}", daemon=True
-        )
+    def _follow_in_background(self, run: Run) -> int:
+        """Start a follower for `run` unless one runs or the orchestrator is closing."""
         with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
+            if self._closing.is_set() or run.id in self._threads:
+                return 0
+            thread = threading.Thread(
+                target=self._follow_quietly, args=(run,), name=f"udo-adf-{run.id}", daemon=True
+            )
+            self._threads[run.id] = thread
+            thread.start()
+        return 1
 
     def _follow_quietly(self, run: Run) -> None:
         try:
             self.follow(run)
         except Exception:  # a thread has no caller: log it, the run keeps its last state
             log.exception("following run %s on Data Factory failed", run.id)
+        finally:
+            with self._lock:  # forget it: a long-running API follows many runs
+                self._threads.pop(run.id, None)
+                self._started.pop(run.id, None)
 
     def _mirror(self, run_id: str, external: ExternalRun) -> Run:
         """Move the udo run where the pipeline run is, never undoing the worker's states.
@@ -417,12 +448,16 @@ class AzureDataFactoryOrchestrator(Orchestrator):
                 )
             return run
         if run.status == RunStatus.QUEUED:  # the pipeline has started (or even ended)
-            run = self.metadata.transition(
-                run_id,
-                RunStatus.RUNNING,
-                stage=ours,
-                detail=f"pipeline run {external.run_id} {external.state}",
-            )
+            try:
+                run = self.metadata.transition(
+                    run_id,
+                    RunStatus.RUNNING,
+                    stage=ours,
+                    detail=f"pipeline run {external.run_id} {external.state}",
+                    only_from=(RunStatus.QUEUED, run.stage),
+                )
+            except StaleRun:  # a worker took it meanwhile: it is the worker's
+                return self.metadata.get_run(run_id)
             self.notifier.publish(
                 event(run, "run.started", f"running {external.pipeline} on Data Factory", **where)
             )
@@ -439,12 +474,16 @@ class AzureDataFactoryOrchestrator(Orchestrator):
                 )
             return run
         if external.state == "succeeded":
-            back = self.metadata.transition(
-                run_id,
-                RunStatus.QUEUED,
-                detail=f"pipeline run {external.run_id} ended without cleaning this run; "
-                "it waits for the next drain",
-            )
+            try:
+                back = self.metadata.transition(
+                    run_id,
+                    RunStatus.QUEUED,
+                    detail=f"pipeline run {external.run_id} ended without cleaning this run; "
+                    "it waits for the next drain",
+                    only_from=(RunStatus.RUNNING, ours),
+                )
+            except StaleRun:
+                return self.metadata.get_run(run_id)
             self.notifier.publish(event(back, "run.queued", "waiting for the next drain", **where))
             return back
         error = f"Data Factory pipeline {external.pipeline} run {external.run_id} " + (
@@ -452,8 +491,15 @@ class AzureDataFactoryOrchestrator(Orchestrator):
         )
         if external.state == "cancelled" and external.message:
             error += f": {external.message}"
-        failed = self.metadata.transition(
-            run_id, RunStatus.FAILED, error=error, detail=external.run_id
-        )
+        try:
+            failed = self.metadata.transition(
+                run_id,
+                RunStatus.FAILED,
+                error=error,
+                detail=external.run_id,
+                only_from=(RunStatus.RUNNING, ours),
+            )
+        except StaleRun:
+            return self.metadata.get_run(run_id)
         self.notifier.publish(event(failed, "run.failed", error, **where))
         return failed

@@ -82,7 +82,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from udo.domain.run import Run, RunStatus, Transition, check_transition, now
+from udo.domain.run import Run, RunStatus, StaleRun, Transition, check_transition, now
 from udo.errors import ConfigError, RunNotFound, TerminalError, TransientError, UdoError
 from udo.ports.metadata import MetadataStore
 
@@ -352,9 +352,13 @@ class SQLMetadataStore(MetadataStore):
         *,
         stage: str | None = None,
         detail: str | None = None,
+        only_from: tuple[RunStatus, str | None] | None = None,
         **fields: object,
     ) -> Run:
         """Move the run to `status` (checked against the state machine) in one transaction.
+
+        With `only_from`, only if the run is at that (status, stage) when read under the
+        row lock; `StaleRun` otherwise.
 
         The run's ``stage`` becomes `stage` (``None`` clears it), ``updated_at`` the
         transition's time; `fields` (any of `UPDATABLE_FIELDS`) are validated as `Run`
@@ -374,6 +378,11 @@ class SQLMetadataStore(MetadataStore):
             )
             if row is None:
                 raise RunNotFound(run_id)
+            if only_from is not None and (RunStatus(row["status"]), row["stage"]) != only_from:
+                raise StaleRun(
+                    f"run {run_id} is {row['status']} at stage {row['stage']!r}, not "
+                    f"{only_from[0]} at stage {only_from[1]!r}"
+                )
             check_transition(RunStatus(row["status"]), status)
             at = now()
             # Validate the new values as a Run before anything is written.

@@ -148,15 +148,21 @@ def host(azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         "UDO_ROUTING__SMALL_MAX_RECORDS": "2500",
         "UDO_QUEUE__VISIBILITY_TIMEOUT": "60",
         "UDO_WORKER__RETRY_BACKOFF_SECONDS": "0",
-        # SignalR, Synapse and Azure MySQL have their own tests; here they stay local
+        # SignalR, Synapse and Azure MySQL have their own tests; here they stay local.
+        # The orchestrator is the azure profile's (adf): the Function app never uses it.
         "UDO_NOTIFIER__TYPE": "local",
-        "UDO_ORCHESTRATOR__TYPE": "local",
         "UDO_WAREHOUSE__TYPE": "duckdb",
         "UDO_OPERATIONAL__TYPE": "sqlite",
     }
     for key, value in settings.items():
         monkeypatch.setenv(key, value)
-    for key in ("UDO_QUEUE__SMALL", "UDO_QUEUE__LARGE", "UDO_QUEUE__TYPE", "UDO_STORAGE__TYPE"):
+    for key in (
+        "UDO_QUEUE__SMALL",
+        "UDO_QUEUE__LARGE",
+        "UDO_QUEUE__TYPE",
+        "UDO_STORAGE__TYPE",
+        "UDO_ORCHESTRATOR__TYPE",
+    ):
         monkeypatch.delenv(key, raising=False)
     found = Host(load_function_app(), azurite)
     for queue in ("small-queue", "small-queue-poison", "large-queue"):

@@ -41,6 +41,7 @@ from udo.api.inputs import validation_details
 from udo.api.models import CleanRequest
 from udo.api.runs import run_json
 from udo.bootstrap import App, bootstrap
+from udo.config import Settings
 from udo.domain.run import Route
 from udo.errors import ConfigError, TransientError
 from udo.orchestration.worker import Worker
@@ -69,7 +70,12 @@ def udo_app() -> App:
     """The process's udo App, built on first use from the app settings."""
     with _build_lock:
         if "app" not in _state:
-            _state["app"] = bootstrap()
+            settings = Settings()
+            # Data Factory drains the queues on its triggers and follows its own runs from
+            # the udo API; a Function (which may scale to zero mid-poll) never follows a
+            # pipeline run: its "Clean Data" only routes and enqueues.
+            settings.orchestrator.type = "local"
+            _state["app"] = bootstrap(settings)
         built: App = _state["app"]
         return built
 

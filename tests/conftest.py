@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -117,17 +118,54 @@ def _free_port() -> int:
         return port
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+def _wait_until_listening(
+    log_path: Path, ports: list[int], proc: subprocess.Popen[bytes], timeout: float = 60.0
+) -> None:
+    """Until this Azurite says it listens on each of `ports` (a bare connect could reach
+    another process's server on a port taken in between)."""
+    wanted = [f"successfully listening at http://127.0.0.1:{port}" for port in ports]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"azurite exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"azurite did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+        text = log_path.read_text(errors="replace")
+        if all(line in text for line in wanted):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"azurite did not listen on 127.0.0.1:{ports} within {timeout:.0f} s")
+
+
+def _start_azurite(
+    workdir: Path,
+) -> tuple[subprocess.Popen[bytes], BinaryIO, int, int] | None:
+    blob, queue, table = _free_port(), _free_port(), _free_port()
+    log_path = workdir / "azurite.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [
+            str(AZURITE_BIN),
+            "--silent",
+            "--inMemoryPersistence",
+            "--extentMemoryLimit", "1024",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--blobHost", "127.0.0.1", "--blobPort", str(blob),
+            "--queueHost", "127.0.0.1", "--queuePort", str(queue),
+            "--tableHost", "127.0.0.1", "--tablePort", str(table),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+    )  # fmt: skip
+    try:
+        _wait_until_listening(log_path, [blob, queue], proc)
+    except RuntimeError as exc:
+        proc.kill()
+        proc.wait()
+        log.close()
+        _azurite_problem.append(f"{exc}; log: {log_path}")
+        return None
+    return proc, log, blob, queue
 
 
 _azurite_problem: list[str] = []
@@ -140,34 +178,15 @@ def azurite_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurit
         _azurite_problem.append(f"{AZURITE_BIN} is missing: run `make azurite`")
         yield None
         return
-    blob, queue, table = _free_port(), _free_port(), _free_port()
-    workdir = tmp_path_factory.mktemp("azurite")
-    log = (workdir / "azurite.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            str(AZURITE_BIN),
-            "--silent",
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--loose",
-            "--blobHost", "127.0.0.1", "--blobPort", str(blob),
-            "--queueHost", "127.0.0.1", "--queuePort", str(queue),
-            "--tableHost", "127.0.0.1", "--tablePort", str(table),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=workdir,
-    )  # fmt: skip
-    try:
-        _wait_for_port(blob, proc)
-        _wait_for_port(queue, proc)
-    except RuntimeError as exc:
-        proc.kill()
-        proc.wait()
-        log.close()
-        _azurite_problem.append(f"{exc}; log: {workdir / 'azurite.log'}")
+    started = None
+    for _ in range(3):  # a port taken between choosing and binding: choose again
+        started = _start_azurite(tmp_path_factory.mktemp("azurite"))
+        if started is not None:
+            break
+    if started is None:
         yield None
         return
+    proc, log, blob, queue = started
     try:
         yield Azurite(
             blob_endpoint=f"http://127.0.0.1:{blob}/{AZURITE_ACCOUNT}",

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from udo.adapters.azure.databricks import DEFAULT_ARTIFACTS
+
 if TYPE_CHECKING:
     from udo.adapters.azure.datafactory_models import FactoryTarget
 
@@ -24,15 +26,11 @@ def show_settings() -> None:
     typer.echo(Settings().azure.model_dump_json(indent=2))
 
 
-def _factory_target(
-    key_vault_url: str | None, api_url: str | None, wheels: list[str] | None
-) -> FactoryTarget:
+def _factory_target(key_vault_url: str | None, api_url: str | None) -> FactoryTarget:
     from udo.adapters.azure.datafactory_models import FactoryTarget
     from udo.config import Settings
 
-    return FactoryTarget.from_settings(
-        Settings(), key_vault_url=key_vault_url, api_url=api_url, libraries=tuple(wheels or ())
-    )
+    return FactoryTarget.from_settings(Settings(), key_vault_url=key_vault_url, api_url=api_url)
 
 
 KEY_VAULT_HELP = (
@@ -43,7 +41,6 @@ API_URL_HELP = (
     "the udo API the pipelines post their completion event to (https://...); "
     "default UDO_AZURE__DATAFACTORY__API_URL"
 )
-WHEEL_HELP = "a wheel the Databricks job cluster installs (dbfs:/...whl); repeatable"
 
 
 @azure_app.command("export")
@@ -60,16 +57,11 @@ def export(
     ] = False,
     key_vault_url: Annotated[str | None, typer.Option(help=KEY_VAULT_HELP)] = None,
     api_url: Annotated[str | None, typer.Option(help=API_URL_HELP)] = None,
-    wheel: Annotated[list[str] | None, typer.Option(help=WHEEL_HELP)] = None,
 ) -> None:
     """Write the Data Factory (linked services, datasets, pipelines, triggers) as JSON."""
     from udo.adapters.azure.datafactory_models import FactoryTarget, build_factory, write_export
 
-    target = (
-        _factory_target(key_vault_url, api_url, wheel)
-        if from_settings
-        else FactoryTarget.template()
-    )
+    target = _factory_target(key_vault_url, api_url) if from_settings else FactoryTarget.template()
     paths = write_export(build_factory(target), out)
     for path in paths:
         typer.echo(f"wrote {path}")
@@ -79,19 +71,20 @@ def export(
 def deploy(
     key_vault_url: Annotated[str | None, typer.Option(help=KEY_VAULT_HELP)] = None,
     api_url: Annotated[str | None, typer.Option(help=API_URL_HELP)] = None,
-    wheel: Annotated[list[str] | None, typer.Option(help=WHEEL_HELP)] = None,
 ) -> None:
     """Create or update the Data Factory's resources and start its triggers (idempotent).
 
-    Authenticates with DefaultAzureCredential (az login, a managed identity, or the
-    AZURE_* environment variables); the secrets must be in the Key Vault beforehand.
+    udo-large runs the Databricks job UDO_AZURE__DATABRICKS__JOB_ID names (deploy it
+    first: `udo azure deploy-databricks`). Authenticates with DefaultAzureCredential (az
+    login, a managed identity, or the AZURE_* environment variables); the secrets must be
+    in the Key Vault beforehand.
     """
     from udo.adapters.azure import datafactory
     from udo.adapters.azure.datafactory_models import SECRETS, build_factory
     from udo.config import Settings
 
     settings = Settings()
-    target = _factory_target(key_vault_url, api_url, wheel)
+    target = _factory_target(key_vault_url, api_url)
     df = settings.azure.datafactory
     client = datafactory.management_client(df)
     steps = datafactory.deploy(client, df, build_factory(target))
@@ -106,10 +99,18 @@ def deploy(
 @azure_app.command("deploy-databricks")
 def deploy_databricks(
     artifacts: Annotated[
-        str, typer.Option(help="folder holding udo_job.py and the udo wheel")
-    ] = "dbfs:/FileStore/udo",
+        str,
+        typer.Option(
+            help="workspace folder holding udo_job.py and the udo wheel "
+            "(databricks workspace import ...)"
+        ),
+    ] = DEFAULT_ARTIFACTS,
     existing_cluster_id: Annotated[
-        str | None, typer.Option(help="run on this cluster instead of a new job cluster")
+        str | None,
+        typer.Option(
+            help="run on this cluster instead of a new job cluster; the udo settings must "
+            "then be the cluster's own environment variables (no --env)"
+        ),
     ] = None,
     env: Annotated[
         list[str] | None,
@@ -118,24 +119,34 @@ def deploy_databricks(
 ) -> None:
     """Create or update the Databricks job `udo-large` (drains large-queue on Spark).
 
-    Prints the job id to set as UDO_AZURE__DATABRICKS__JOB_ID. Authenticates with
-    UDO_AZURE__DATABRICKS__TOKEN, or Azure AD (DefaultAzureCredential) without one.
+    Prints the job id to set as UDO_AZURE__DATABRICKS__JOB_ID (Data Factory's udo-large
+    runs that job). Authenticates with UDO_AZURE__DATABRICKS__TOKEN, or Azure AD
+    (DefaultAzureCredential) without one.
     """
     from udo.adapters.azure.databricks import DatabricksComputeAdapter, DatabricksJobSpec
     from udo.config import Settings
     from udo.errors import ConfigError
 
+    if existing_cluster_id and env:
+        raise ConfigError(
+            f"--env cannot be used with --existing-cluster-id {existing_cluster_id}: a task "
+            "cannot set an existing cluster's environment. Set the UDO_... variables on the "
+            "cluster (Advanced options > Spark > Environment variables), or drop "
+            "--existing-cluster-id to run on a new job cluster that gets --env"
+        )
+    variables: dict[str, str] | None = None
+    if not existing_cluster_id:
+        variables = {"UDO_CLOUD": "azure"}
+        for item in env or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"--env takes KEY=VALUE, got {key or item!r}")
+            variables[key] = value
     settings = Settings()
-    variables = {"UDO_CLOUD": "azure"}
-    for item in env or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--env takes KEY=VALUE, got {key or item!r}")
-        variables[key] = value
     spec = DatabricksJobSpec(
         artifacts=artifacts,
         queue=settings.queue.large,
-        existing_cluster_id=existing_cluster_id or settings.azure.databricks.cluster_id,
+        existing_cluster_id=existing_cluster_id,
         env=variables,
     )
     compute = DatabricksComputeAdapter.from_settings(settings)

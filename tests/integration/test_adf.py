@@ -87,7 +87,7 @@ def test_deploy_sends_every_resource_then_starts_the_triggers(arm: ArmStandIn) -
         "WebActivity",
     ]
     large = arm.bodies("PUT", "/pipelines/udo-large")[0]["properties"]
-    assert large["activities"][0]["type"] == "DatabricksSparkPython"
+    assert large["activities"][0]["type"] == "DatabricksJob"
     copies = small["activities"][1]["typeProperties"]["ifTrueActivities"][0]["typeProperties"]
     assert [a["type"] for a in copies["activities"]] == ["Copy", "Copy"]
     trigger = arm.bodies("PUT", "/triggers/udo-small-schedule")[0]["properties"]

@@ -27,6 +27,7 @@ import pytest
 from databricks.sdk.service.jobs import Run
 
 from standins.databricks import TOKEN, DatabricksStandIn, Outcome, loopback_only
+from standins.signalr import SignalRStandIn
 from udo.adapters.azure.databricks import (
     JOB_PARAMETERS,
     RUNTIME_PACKAGES,
@@ -293,9 +294,7 @@ def test_deploy_creates_the_job_then_resets_it(standin: DatabricksStandIn) -> No
     assert standin.problems == []
 
     fresh = _adapter(standin)  # no job id configured: found by name, then reset
-    spec = DatabricksJobSpec(
-        existing_cluster_id="0101-000000-abcdef", env={"UDO_CLOUD": "azure", "X": "1"}
-    )
+    spec = DatabricksJobSpec(existing_cluster_id="0101-000000-abcdef")
     assert fresh.deploy_job(spec) == job_id
     (reset,) = standin.calls("reset")
     assert reset.body["job_id"] == job_id
@@ -328,6 +327,53 @@ def test_job_json_is_what_the_code_generates() -> None:
     module = _job_module()
     parsed = module.parse_args([a.replace("{{job.parameters.queue}}", "large-queue") for a in args])
     assert parsed.queue == "large-queue"
+
+
+def test_the_artifacts_are_workspace_files_not_the_dbfs_root() -> None:
+    """Runtime 15.0+ no longer installs libraries from the DBFS root; the job pins 15.4."""
+    committed = json.loads((JOB_DIR / "job.json").read_text(encoding="utf-8"))
+    (task,) = committed["tasks"]
+    assert task["spark_python_task"]["python_file"] == "/Workspace/Shared/udo/udo_job.py"
+    assert task["libraries"][0]["whl"].startswith("/Workspace/Shared/udo/udo-")
+    assert "dbfs:" not in json.dumps(committed)
+    readme = (JOB_DIR / "README.md").read_text(encoding="utf-8")
+    assert "databricks workspace import /Workspace/Shared/udo/udo_job.py" in readme
+    assert "databricks fs cp" not in readme  # no upload to the DBFS root any more
+    # a volume, or workspace files elsewhere, are fine
+    for artifacts in ("/Volumes/main/udo/artifacts", "dbfs:/Volumes/main/udo/artifacts"):
+        spec = DatabricksJobSpec(artifacts=artifacts)
+        assert job_definition(spec)["tasks"][0]["libraries"][0]["whl"].startswith(artifacts)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"artifacts": "dbfs:/FileStore/udo"},
+        {"wheel": "dbfs:/FileStore/udo/udo-0.1.0-py3-none-any.whl"},
+        {"artifacts": "DBFS:/FileStore/udo", "spark_version": "16.4.x-scala2.12"},
+    ],
+)
+def test_a_wheel_in_the_dbfs_root_is_refused_on_runtime_15(spec: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=r"DBFS root.*/Workspace/Shared/udo"):
+        DatabricksJobSpec(**spec)
+
+
+def test_a_wheel_in_the_dbfs_root_is_left_alone_where_it_may_still_install() -> None:
+    older = DatabricksJobSpec(artifacts="dbfs:/FileStore/udo", spark_version="14.3.x-scala2.12")
+    assert older.wheel_path().startswith("dbfs:/FileStore/udo/")
+    # an existing cluster's runtime is not known here
+    DatabricksJobSpec(artifacts="dbfs:/FileStore/udo", existing_cluster_id="0101-x")
+
+
+def test_an_existing_cluster_takes_no_environment() -> None:
+    with pytest.raises(ConfigError, match=r"existing cluster 0101-x.*environment variables"):
+        DatabricksJobSpec(existing_cluster_id="0101-x", env={"UDO_CLOUD": "azure"})
+    on_cluster = job_definition(DatabricksJobSpec(existing_cluster_id="0101-x"))
+    assert "job_clusters" not in on_cluster
+    assert on_cluster["tasks"][0]["existing_cluster_id"] == "0101-x"
+    given = job_definition(DatabricksJobSpec(env={"UDO_CLOUD": "azure", "B": "2", "A": "1"}))
+    env = given["job_clusters"][0]["new_cluster"]["spark_env_vars"]
+    assert list(env) == ["A", "B", "UDO_CLOUD"]
 
 
 def test_runtime_packages_are_the_project_pins() -> None:
@@ -456,6 +502,100 @@ def test_the_job_fails_with_the_runs_error(
     assert not out["ok"] and rid in out["error"] and "orders.parquet" in out["error"]
     assert app.metadata.get_run(rid).status == RunStatus.DEAD_LETTERED
     assert app.queue.depth(poison_name("large-queue")) == 1
+
+
+def test_on_databricks_the_job_refuses_the_embedded_defaults(
+    local_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without UDO_CLOUD=azure the job would drain a SQLite queue on the driver's disk,
+    find it empty and report success."""
+    app = bootstrap(Settings())
+    _landed(app, "b1")
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "15.4")
+    module = _job_module()
+    assert module.main(["--queue", "large-queue", "--engine", "polars"]) == 2
+    out = _output(capsys)
+    assert not out["ok"]
+    assert "Databricks (Runtime 15.4)" in out["error"] and "UDO_CLOUD='local'" in out["error"]
+    assert "Set UDO_CLOUD=azure" in out["error"]
+    assert app.queue.depth("large-queue") == 1  # nothing was drained
+    with pytest.raises(ConfigError, match="UDO_CLOUD=azure"):
+        module.main(["--queue", "large-queue"], reraise=True)
+    assert app.queue.depth("large-queue") == 1
+
+
+class SlowSignalR(SignalRStandIn):
+    """The SignalR stand-in (``tests/standins/signalr.py``, a local HTTP server: there is
+    no SignalR emulator) answering each broadcast 50 ms late, as a remote service does:
+    the job's last events are still queued in the notifier when its work is done."""
+
+    def _handle(self, handler: Any) -> None:
+        time.sleep(0.05)
+        super()._handle(handler)
+
+
+def test_on_databricks_with_the_azure_profile_the_job_runs_and_flushes_its_events(
+    local_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SlowSignalR() as signalr:
+        env = {
+            "UDO_CLOUD": "azure",
+            # the lake, the queue and the loads stay local: only the notifier is Azure's
+            "UDO_STORAGE__TYPE": "local",
+            "UDO_QUEUE__TYPE": "local",
+            "UDO_ORCHESTRATOR__TYPE": "local",
+            "UDO_WAREHOUSE__TYPE": "duckdb",
+            "UDO_OPERATIONAL__TYPE": "sqlite",
+            "UDO_AZURE__SIGNALR__CONNECTION_STRING": signalr.connection_string(),
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        app = bootstrap(Settings())
+        try:
+            (rid,) = _landed(app, "b1")
+            assert app.notifier.flush(30)
+            monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "15.4")
+            module = _job_module()
+            assert module.main(["--queue", "large-queue", "--engine", "polars"]) == 0
+            # at once, without waiting: the job flushed before it returned
+            sent = [b.event.type for b in list(signalr.broadcasts) if b.event.run_id == rid]
+            assert _output(capsys)["runs"] == {rid: "SUCCEEDED"}
+            assert sent[0] == "run.queued" and sent[-1] == "run.succeeded", sent
+            assert app.metadata.get_run(rid).status == RunStatus.SUCCEEDED
+        finally:
+            app.notifier.close()
+    assert signalr.problems == []
+
+
+class Closeable:
+    """A service that records when it is closed (and can fail to close)."""
+
+    def __init__(self, name: str, closed: list[str], fails: bool = False) -> None:
+        self.name, self.closed, self.fails = name, closed, fails
+
+    def close(self) -> None:
+        self.closed.append(self.name)
+        if self.fails:
+            raise RuntimeError("mysql://udo:pw-secret@host/db unreachable")
+
+
+def test_the_job_closes_every_service_it_built_even_when_one_fails(
+    local_env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = bootstrap(Settings())
+    closed: list[str] = []
+    for name in ("worker", "notifier", "queue", "metadata"):
+        app.__dict__[name] = Closeable(name, closed, fails=name == "notifier")
+    app.__dict__["destinations"] = {
+        role: Closeable(role, closed) for role in ("warehouse", "operational")
+    }
+    caplog.set_level(logging.WARNING)
+    _job_module()._close(app)
+    # the orchestrator was never built: nothing to close, nothing built to close it
+    assert closed == ["worker", "notifier", "warehouse", "operational", "queue", "metadata"]
+    assert "orchestrator" not in app.__dict__
+    assert "closing notifier failed: RuntimeError" in caplog.text
+    assert "pw-secret" not in caplog.text
 
 
 def test_the_same_job_runs_in_process_through_the_local_adapter(local_env: Path) -> None:

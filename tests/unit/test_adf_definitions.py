@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from udo.adapters.azure.databricks import DatabricksJobSpec, job_definition
 from udo.adapters.azure.datafactory_models import (
     EVENTS_PATH,
     SECRETS,
@@ -143,17 +144,51 @@ def test_large_pipeline_runs_the_databricks_job_then_the_same_loads() -> None:
     pipeline = files["pipeline/udo-large.json"]["properties"]
     acts = _activities(pipeline["activities"])
     clean = acts["Clean"]
-    assert clean["type"] == "DatabricksSparkPython"
+    # the deployed job (its cluster, wheel and UDO_* environment), not a bare script
+    assert clean["type"] == "DatabricksJob"
     assert clean["linkedServiceName"]["referenceName"] == "udo_databricks"
-    assert clean["typeProperties"]["pythonFile"].endswith("udo_job.py")
-    assert clean["typeProperties"]["parameters"] == ["--queue", "large-queue"]
+    props = clean["typeProperties"]
+    assert props["jobId"] == "<databricks-job-id>"
+    assert props["jobParameters"] == {
+        "queue": "large-queue",
+        "run_id": {"value": "@pipeline().parameters.run_id", "type": "Expression"},
+    }
+    assert "pythonFile" not in props and "libraries" not in props
+    assert clean["policy"]["retry"] == 0  # the queue redelivers
     small = _activities(files["pipeline/udo-small.json"]["properties"]["activities"])
     for name in ("Copy mart to Synapse", "Copy mart to MySQL", "Post completion event"):
         assert acts[name]["type"] == small[name]["type"]
     assert acts["Post completion event"]["typeProperties"]["body"]["route"] == "large"
-    # the default template runs the job on a new job cluster
+    # the linked service is the workspace only: the job names its own cluster
     databricks = files["linkedService/udo_databricks.json"]["properties"]["typeProperties"]
-    assert "newClusterVersion" in databricks and "existingClusterId" not in databricks
+    assert set(databricks) == {"domain", "accessToken"}
+
+
+def test_the_job_parameters_are_ones_the_deployed_job_defines() -> None:
+    """What udo-large passes must be parameters of `udo azure deploy-databricks`'s job
+    (Databricks refuses a run-now naming an undefined one), with the route's queue."""
+    settings = _secret_settings()
+    settings.queue.large = "big-queue"
+    target = FactoryTarget.from_settings(
+        settings, key_vault_url="https://udo-kv.vault.azure.net/", api_url="https://api.udo"
+    )
+    files = export_files(build_factory(target))
+    pipeline = json.loads(files["pipeline/udo-large.json"])["properties"]
+    props = _activities(pipeline["activities"])["Clean"]["typeProperties"]
+    assert props["jobId"] == "4242"
+    job = job_definition(DatabricksJobSpec(queue=settings.queue.large))
+    defined = {p["name"]: p["default"] for p in job["parameters"]}
+    assert set(props["jobParameters"]) == {"queue", "run_id"} <= set(defined)
+    assert props["jobParameters"]["queue"] == defined["queue"] == "big-queue"
+    # the expression reads a parameter the pipeline declares
+    assert "run_id" in pipeline["parameters"]
+
+
+def test_no_artifact_is_read_from_the_dbfs_root() -> None:
+    text = "".join(export_files(build_factory(FactoryTarget.template())).values())
+    assert "dbfs:" not in text.lower()
+    committed = "".join(p.read_text("utf-8") for p in COMMITTED.rglob("*.json"))
+    assert "dbfs:" not in committed.lower()
 
 
 def test_triggers_every_ten_minutes_and_daily_at_two_utc() -> None:
@@ -202,6 +237,7 @@ def _secret_settings() -> Settings:
                 "host": "https://adb-1.2.azuredatabricks.net",
                 "token": "dapi-secret-token-2",
                 "cluster_id": "0101-abc",
+                "job_id": 4242,
             },
         },
         warehouse={"url": "mssql+pyodbc://u:pw-secret-3@server/db"},
@@ -234,9 +270,12 @@ def test_secrets_are_key_vault_references_never_literals() -> None:
     ]:
         props = json.loads(files[f"linkedService/{name}.json"])["properties"]["typeProperties"]
         assert props[field]["type"] == "AzureKeyVaultSecret", name
+    # the interactive cluster serves the Copy activities' Delta reads only
+    delta = json.loads(files["linkedService/udo_databricks_delta.json"])["properties"]
+    assert delta["typeProperties"]["clusterId"] == "0101-abc"
     databricks = json.loads(files["linkedService/udo_databricks.json"])["properties"]
-    assert databricks["typeProperties"]["existingClusterId"] == "0101-abc"
-    assert "newClusterVersion" not in databricks["typeProperties"]
+    assert "existingClusterId" not in databricks["typeProperties"]
+    assert "0101-abc" not in files["pipeline/udo-large.json"]
 
 
 def test_a_target_names_every_missing_setting() -> None:
@@ -248,9 +287,22 @@ def test_a_target_names_every_missing_setting() -> None:
         "--key-vault-url",
         "UDO_AZURE__FUNCTIONS__URL",
         "UDO_AZURE__DATABRICKS__HOST",
+        "UDO_AZURE__DATABRICKS__JOB_ID",
     ):
         assert name in message
     assert "--api-url" not in message
+
+
+def test_the_databricks_job_id_is_required() -> None:
+    settings = _secret_settings()
+    settings.azure.databricks.job_id = None
+    with pytest.raises(ConfigError) as info:
+        FactoryTarget.from_settings(
+            settings, key_vault_url="https://udo-kv.vault.azure.net/", api_url="https://api"
+        )
+    message = str(info.value)
+    assert "UDO_AZURE__DATABRICKS__JOB_ID" in message and "deploy-databricks" in message
+    assert "UDO_AZURE__DATABRICKS__HOST" not in message  # only what is missing
 
 
 def test_write_export_leaves_unchanged_files_alone(tmp_path: Path) -> None:
@@ -288,7 +340,11 @@ def test_key_vault_and_api_urls_come_from_settings_when_not_given() -> None:
             "azure": {
                 "storage": {"account": "udolake"},
                 "functions": {"url": "https://udo-fn.azurewebsites.net"},
-                "databricks": {"host": "https://adb-1.1.azuredatabricks.net", "cluster_id": "c"},
+                "databricks": {
+                    "host": "https://adb-1.1.azuredatabricks.net",
+                    "cluster_id": "c",
+                    "job_id": 7,
+                },
                 "datafactory": {
                     "key_vault_url": "https://udo-kv.vault.azure.net/",
                     "api_url": "https://udo-api.example.com/",

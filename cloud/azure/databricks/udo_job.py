@@ -12,6 +12,11 @@ Empty parameters mean "not given" (the job's parameter defaults are empty).
 On a Databricks cluster the Spark engine runs on the cluster's own SparkSession. The
 job prints one JSON line (the `JobReport`) and fails when a run it worked on did not
 succeed, with that run's error as the task's error.
+
+On Databricks (``DATABRICKS_RUNTIME_VERSION`` set) it refuses to run unless
+``UDO_CLOUD=azure``: with the embedded defaults it would drain a SQLite queue on the
+driver's disk, find nothing and report success. At the end it closes the services it
+built, so the notifier's queued SignalR broadcasts are sent before the task ends.
 """
 
 from __future__ import annotations
@@ -91,7 +96,8 @@ def use_cluster_spark(app: App) -> bool:
 
 
 def main(argv: list[str] | None = None, *, reraise: bool = False) -> int:
-    """Run the job; 0 when every run it worked on succeeded, 1 otherwise, 2 on bad input.
+    """Run the job; 0 when every run it worked on succeeded, 1 otherwise, 2 on bad input
+    or settings (among them: on Databricks without ``UDO_CLOUD=azure``).
 
     With `reraise` (how Databricks runs it) the error is raised instead of returning 1,
     so the task's error is udo's message.
@@ -107,6 +113,7 @@ def main(argv: list[str] | None = None, *, reraise: bool = False) -> int:
     args = parse_args(argv)
     try:
         settings = Settings()
+        _check_cloud(settings.cloud)
         job = _job(args, settings.queue.large)
         app = bootstrap(settings)
     except UdoError as exc:
@@ -131,11 +138,45 @@ def main(argv: list[str] | None = None, *, reraise: bool = False) -> int:
     return 0
 
 
+def _check_cloud(cloud: str) -> None:
+    """On Databricks, refuse anything but the Azure profile (see the module docstring)."""
+    from udo.errors import ConfigError
+
+    runtime = os.environ.get("DATABRICKS_RUNTIME_VERSION")
+    if runtime is not None and cloud != "azure":
+        raise ConfigError(
+            f"udo_job.py runs on Databricks (Runtime {runtime or '?'}) with UDO_CLOUD="
+            f"{cloud!r}: it would clean with the embedded defaults (a SQLite queue and "
+            "files on the driver's disk) instead of the lake and large-queue. Set "
+            "UDO_CLOUD=azure and the UDO_AZURE__... settings in the job cluster's "
+            "environment (udo azure deploy-databricks --env KEY=VALUE, see README.md)"
+        )
+
+
+CLOSE_ORDER = ("worker", "orchestrator", "notifier", "destinations", "queue", "metadata")
+"""The app's closeable services, closed in this order when built: the worker (its
+engines) first, the metadata store last; the notifier flushes its queued broadcasts."""
+
+
 def _close(app: App) -> None:
-    if "worker" in app.__dict__:  # built (cached_property): release its engines
-        app.worker.close()
-    if "metadata" in app.__dict__:
-        app.metadata.close()
+    """Close every service `app` built (cached properties), each even if another fails."""
+    from udo.errors import UdoError
+
+    for name in CLOSE_ORDER:
+        if name not in app.__dict__:  # never built: nothing to close
+            continue
+        built = app.__dict__[name]
+        services = list(built.values()) if isinstance(built, dict) else [built]
+        for service in services:
+            close = getattr(service, "close", None)
+            if close is None:
+                continue
+            try:
+                close()
+            except Exception as exc:  # the job's result stands; say what did not close
+                # a driver's own message may quote its connection URL: only udo's are shown
+                detail = str(exc) if isinstance(exc, UdoError) else type(exc).__name__
+                log.warning("closing %s failed: %s", name, detail)
 
 
 if __name__ == "__main__":

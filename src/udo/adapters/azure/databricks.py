@@ -1,8 +1,11 @@
 """DatabricksComputeAdapter: the heavy path as an Azure Databricks job (Jobs API 2.2).
 
 `deploy_job` creates (or resets) one job, "udo-large" by default: a spark_python_task
-running ``cloud/azure/databricks/udo_job.py`` with the udo wheel installed, on a
-single-node job cluster or an existing cluster. Its job-level parameters (`queue`,
+running ``cloud/azure/databricks/udo_job.py`` with the udo wheel installed, both workspace
+files under ``/Workspace/Shared/udo`` (Runtime 15+ refuses libraries from the DBFS root),
+on a single-node job cluster carrying udo's settings as its environment, or on an
+existing cluster (whose environment is the cluster's own). Data Factory's ``udo-large``
+runs this same job (a ``DatabricksJob`` activity). Its job-level parameters (`queue`,
 `dataset`, `batch`, `run_id`, `max_runs`, `engine`) are pushed to the script's command
 line; `submit` is ``jobs/run-now`` with those parameters, `state` reads ``jobs/runs/get``
 (and the failed task's ``runs/get-output`` for the job's own error text), `cancel` is
@@ -20,7 +23,7 @@ import importlib.metadata
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from udo.errors import ConfigError, TerminalError, UdoError
@@ -75,6 +78,23 @@ def udo_version() -> str:
         return "0.0.0"
 
 
+DEFAULT_ARTIFACTS = "/Workspace/Shared/udo"
+"""Workspace folder of ``udo_job.py`` and the udo wheel (``databricks workspace import``)."""
+DEFAULT_ENV: Mapping[str, str] = {"UDO_CLOUD": "azure"}
+"""The job cluster's environment when none is given."""
+
+
+def _in_dbfs_root(path: str) -> bool:
+    """Whether `path` is in the DBFS root (``dbfs:/...``, not a Unity Catalog volume)."""
+    lowered = path.lower()
+    return lowered.startswith("dbfs:/") and not lowered.startswith("dbfs:/volumes/")
+
+
+def _runtime_major(spark_version: str) -> int | None:
+    head = spark_version.split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
 @dataclass(frozen=True)
 class DatabricksJobSpec:
     """What `deploy_job` deploys; the defaults give ``cloud/azure/databricks/job.json``.
@@ -82,12 +102,17 @@ class DatabricksJobSpec:
     `artifacts` is the workspace folder holding ``udo_job.py`` and the wheel (see the
     README there). Without `existing_cluster_id`, each run gets a single-node job cluster
     (the Spark engine stages files on the driver's disk, so it needs one node; see the
-    report on Delta-native writes). `env` becomes the cluster's environment: the udo
-    settings (``UDO_...``), secrets as ``{{secrets/<scope>/<key>}}`` references.
+    report on Delta-native writes) whose environment is `env`: the udo settings
+    (``UDO_...``), secrets as ``{{secrets/<scope>/<key>}}`` references. An existing
+    cluster keeps its own environment (a task cannot set one), so `env` is refused with it.
+
+    `ConfigError` for a spec Databricks would take and then not run as meant: `env` with
+    an existing cluster (ignored there), or the wheel in the DBFS root on a Runtime 15+
+    job cluster (library installs from the DBFS root are disabled from Runtime 15.0 on).
     """
 
     name: str = "udo-large"
-    artifacts: str = "dbfs:/FileStore/udo"
+    artifacts: str = DEFAULT_ARTIFACTS
     wheel: str | None = None
     """Full path of the wheel; default ``<artifacts>/udo-<version>-py3-none-any.whl``."""
     queue: str = "large-queue"
@@ -95,15 +120,44 @@ class DatabricksJobSpec:
     spark_version: str = "15.4.x-scala2.12"
     """Databricks Runtime 15.4 LTS: Python 3.11, as udo requires."""
     node_type_id: str = "Standard_D8ds_v5"
-    env: Mapping[str, str] = field(default_factory=lambda: {"UDO_CLOUD": "azure"})
+    env: Mapping[str, str] | None = None
+    """The job cluster's environment; None: `DEFAULT_ENV` (``UDO_CLOUD=azure``)."""
     packages: tuple[str, ...] = RUNTIME_PACKAGES
     timeout_seconds: int = 6 * 3600
     max_concurrent_runs: int = 1
     """Further runs wait in the job's queue (not skipped)."""
 
+    def __post_init__(self) -> None:
+        if self.existing_cluster_id and self.env is not None:
+            raise ConfigError(
+                f"the job runs on the existing cluster {self.existing_cluster_id}, whose "
+                "environment variables are set on the cluster itself: set the UDO_... "
+                "settings there (cluster configuration, Advanced options > Spark > "
+                "Environment variables) instead of giving the job an environment"
+            )
+        major = _runtime_major(self.spark_version)
+        # an existing cluster's runtime is not known here: only a job cluster's is checked
+        on_15 = not self.existing_cluster_id and major is not None and major >= 15
+        if on_15 and _in_dbfs_root(self.wheel_path()):
+            raise ConfigError(
+                f"{self.wheel_path()}: Databricks Runtime {major} does not install "
+                "libraries from the DBFS root (disabled from Runtime 15.0 on); put "
+                f"udo_job.py and the wheel in workspace files ({DEFAULT_ARTIFACTS}, "
+                "with `databricks workspace import`) or a Unity Catalog volume "
+                "(/Volumes/...)"
+            )
+
+    def python_file(self) -> str:
+        """Where the job's entry point (``udo_job.py``) is in the workspace."""
+        return f"{self.artifacts.rstrip('/')}/udo_job.py"
+
     def wheel_path(self) -> str:
         """Where the wheel is in the workspace."""
-        return self.wheel or f"{self.artifacts}/udo-{udo_version()}-py3-none-any.whl"
+        return self.wheel or f"{self.artifacts.rstrip('/')}/udo-{udo_version()}-py3-none-any.whl"
+
+    def cluster_env(self) -> dict[str, str]:
+        """The job cluster's environment variables, sorted by name."""
+        return dict(sorted((DEFAULT_ENV if self.env is None else self.env).items()))
 
 
 def job_settings(spec: DatabricksJobSpec | None = None) -> JobSettings:
@@ -122,7 +176,7 @@ def job_settings(spec: DatabricksJobSpec | None = None) -> JobSettings:
         task_key="clean",
         description="drain a queue, or clean one run's batch, with udo's heavy engine",
         spark_python_task=jobs.SparkPythonTask(
-            python_file=f"{spec.artifacts}/udo_job.py", parameters=arguments
+            python_file=spec.python_file(), parameters=arguments
         ),
         libraries=libraries,
         timeout_seconds=spec.timeout_seconds,
@@ -145,7 +199,7 @@ def job_settings(spec: DatabricksJobSpec | None = None) -> JobSettings:
                         "spark.master": "local[*, 4]",
                     },
                     custom_tags={"ResourceClass": "SingleNode", "app": "udo"},
-                    spark_env_vars=dict(sorted(spec.env.items())),
+                    spark_env_vars=spec.cluster_env(),
                 ),
             )
         ]

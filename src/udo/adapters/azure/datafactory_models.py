@@ -3,17 +3,19 @@
 What the factory holds:
 
 - linked services: the lake (``AzureBlobFS``, ADLS Gen2, the factory's managed
-  identity), the Function app (``AzureFunction``), Databricks (``AzureDatabricks`` for the
-  heavy job, on an existing cluster or a new job cluster; ``AzureDatabricksDeltaLake`` to
-  read Gold), Synapse (``AzureSqlDW``), Azure MySQL (``AzureMySql``) and the Key Vault
+  identity), the Function app (``AzureFunction``), Databricks (``AzureDatabricks``, the
+  workspace the heavy job runs in; ``AzureDatabricksDeltaLake`` to read Gold on an
+  interactive cluster), Synapse (``AzureSqlDW``), Azure MySQL (``AzureMySql``) and the Key Vault
   (``AzureKeyVault``) every secret is referenced from. No secret is ever a literal in the
   definition: the function key, the Databricks token, both connection strings and the udo
   API token are Key Vault secrets (`SECRETS`).
 - ``udo-small``: the Function's ``POST /api/drain/small`` (the small path's cleaning), then,
   when the run names a dataset, a Copy of each Gold mart into Synapse and into Azure MySQL,
   then the completion event posted to the udo API; every 10 minutes.
-- ``udo-large``: the Databricks job entry point (``udo_job.py --queue large-queue``), then the
-  same loads and event; daily at 02:00 UTC.
+- ``udo-large``: a run of the Databricks job ``udo azure deploy-databricks`` deployed
+  (``DatabricksJob`` activity, `UDO_AZURE__DATABRICKS__JOB_ID`, job parameters ``queue``
+  and ``run_id``; the job carries its cluster, libraries and environment), then the same
+  loads and event; daily at 02:00 UTC.
 
 Gold is Delta on the lake, and a Delta table's folder holds every version's Parquet files
 (an overwrite only marks the old files removed in the log), so a Parquet dataset with a
@@ -72,7 +74,7 @@ def _preset_marts() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class FactoryTarget:
-    """Everything environment-specific in the factory: endpoints, cluster, queue names."""
+    """Everything environment-specific in the factory: endpoints, cluster, job, queue names."""
 
     lake_url: str
     """ADLS Gen2 endpoint of the lake's account (https://<account>.dfs.core.windows.net)."""
@@ -84,20 +86,15 @@ class FactoryTarget:
     """Interactive cluster the Copy activities read Gold through (Delta Lake connector)."""
     api_url: str
     """The udo API the completion event is posted to."""
-    job_cluster_id: str | None = None
-    """Existing cluster for the heavy job; None: a new job cluster per run."""
-    python_file: str = "dbfs:/FileStore/udo/udo_job.py"
-    libraries: tuple[str, ...] = ()
-    """Wheels the job cluster installs (the udo wheel), e.g. dbfs:/FileStore/udo/udo.whl."""
+    databricks_job_id: str
+    """The Databricks job udo-large runs (``udo azure deploy-databricks`` prints its id);
+    the job, not the factory, holds its cluster, the udo wheel and the ``UDO_*`` settings."""
     small_queue: str = "small-queue"
     large_queue: str = "large-queue"
     small_trigger: str = "interval:600"
     large_trigger: str = "cron:0 2 * * *"
     marts: tuple[str, ...] = field(default_factory=_preset_marts)
     """Default of the pipelines' `marts` parameter (the e-commerce preset's marts)."""
-    new_cluster_version: str = "15.4.x-scala2.12"
-    new_cluster_node_type: str = "Standard_D4ds_v5"
-    new_cluster_workers: str = "1:4"
 
     @classmethod
     def template(cls) -> FactoryTarget:
@@ -110,6 +107,7 @@ class FactoryTarget:
             databricks_domain="https://adb-<workspace-id>.<n>.azuredatabricks.net",
             delta_cluster_id="<databricks-cluster-id>",
             api_url="https://<udo-api-host>",
+            databricks_job_id="<databricks-job-id>",
         )
 
     @classmethod
@@ -119,7 +117,6 @@ class FactoryTarget:
         *,
         key_vault_url: str | None,
         api_url: str | None,
-        libraries: tuple[str, ...] = (),
     ) -> FactoryTarget:
         """The target of `settings`; `ConfigError` naming every missing value."""
         from udo.adapters.azure.credentials import parse_connection_string
@@ -140,9 +137,12 @@ class FactoryTarget:
             "UDO_AZURE__FUNCTIONS__URL": az.functions.url,
             "UDO_AZURE__DATABRICKS__HOST": az.databricks.host,
             "UDO_AZURE__DATABRICKS__CLUSTER_ID": az.databricks.cluster_id,
+            "UDO_AZURE__DATABRICKS__JOB_ID (udo azure deploy-databricks prints it)": (
+                az.databricks.job_id
+            ),
             "UDO_AZURE__DATAFACTORY__API_URL (or --api-url)": api_url,
         }
-        missing = [name for name, value in values.items() if not value]
+        missing = [name for name, value in values.items() if value is None or value == ""]
         if missing:
             raise ConfigError(f"the Data Factory definition needs: {', '.join(missing)}")
         return cls(
@@ -152,9 +152,8 @@ class FactoryTarget:
             function_app_url=str(az.functions.url).rstrip("/"),
             databricks_domain=str(az.databricks.host).rstrip("/"),
             delta_cluster_id=str(az.databricks.cluster_id),
-            job_cluster_id=az.databricks.cluster_id,
             api_url=str(api_url).rstrip("/"),
-            libraries=libraries,
+            databricks_job_id=str(az.databricks.job_id),
             small_queue=settings.queue.small,
             large_queue=settings.queue.large,
             small_trigger=settings.triggers.small,
@@ -282,15 +281,6 @@ def linked_services(target: FactoryTarget) -> dict[str, Any]:
     """The factory's connections, Key Vault first (the others read their secrets from it)."""
     m = _models()
 
-    cluster: dict[str, Any]
-    if target.job_cluster_id is not None:
-        cluster = {"existing_cluster_id": target.job_cluster_id}
-    else:
-        cluster = {
-            "new_cluster_version": target.new_cluster_version,
-            "new_cluster_node_type": target.new_cluster_node_type,
-            "new_cluster_num_of_worker": target.new_cluster_workers,
-        }
     services = {
         KEYVAULT: m.AzureKeyVaultLinkedService(
             base_url=target.key_vault_url, description="Every secret the factory uses."
@@ -304,11 +294,11 @@ def linked_services(target: FactoryTarget) -> dict[str, Any]:
             function_key=_secret("function_key"),
             description="The udo Function app (small-path cleaning).",
         ),
+        # no cluster here: the udo-large job runs on the cluster its own definition names
         DATABRICKS: m.AzureDatabricksLinkedService(
             domain=target.databricks_domain,
             access_token=_secret("databricks_token"),
-            description="The heavy path's Spark job.",
-            **cluster,
+            description="The workspace of the heavy path's Databricks job (udo-large).",
         ),
         DATABRICKS_DELTA: m.AzureDatabricksDeltaLakeLinkedService(
             domain=target.databricks_domain,
@@ -492,6 +482,16 @@ def _drain_body() -> dict[str, Any]:
     }
 
 
+def large_job_parameters(target: FactoryTarget) -> dict[str, Any]:
+    """The Databricks job's parameters for a udo-large run: the queue, and the udo run
+    when the pipeline was started for one (empty on a schedule: drain the queue).
+
+    `dataset` and `batch` are left to the job's empty defaults: the job checks them
+    against the run, and a manual run naming only a dataset (to reload its Gold after a
+    drain) must not turn the drain into a batch run without a run id."""
+    return {"queue": target.large_queue, "run_id": _expr("@pipeline().parameters.run_id")}
+
+
 def pipelines(target: FactoryTarget) -> dict[str, Any]:
     """udo-small and udo-large: clean, load Gold, post the completion event."""
     m = _models()
@@ -506,14 +506,14 @@ def pipelines(target: FactoryTarget) -> dict[str, Any]:
         body=_drain_body(),
         policy=_policy("0.00:10:00"),  # the queue redelivers: no activity retry
     )
-    large_clean = m.DatabricksSparkPythonActivity(
+    large_clean = m.DatabricksJobActivity(
         name=CLEAN_ACTIVITY,
-        description="The udo job drains large-queue on Spark.",
+        description="A run of the Databricks job udo-large: drains large-queue on Spark, or "
+        "cleans the run's batch when the pipeline names a run.",
         linked_service_name=_ls(DATABRICKS),
-        python_file=target.python_file,
-        parameters=["--queue", target.large_queue],
-        libraries=[{"whl": wheel} for wheel in target.libraries] or None,
-        policy=_policy("0.12:00:00"),
+        job_id=target.databricks_job_id,
+        job_parameters=large_job_parameters(target),
+        policy=_policy("0.12:00:00"),  # the queue redelivers: no activity retry
     )
     result = {}
     for route, clean in (("small", small_clean), ("large", large_clean)):

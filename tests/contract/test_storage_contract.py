@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -359,6 +361,47 @@ def test_a_key_under_an_object_works_or_fails_as_a_storage_error(
         with contextlib.suppress(StorageError):
             call()
     assert storage.read_bytes("a") == b"object"
+
+
+def test_renames_racing_onto_one_dst_move_at_most_one_source(storage: StorageService) -> None:
+    """Renames of several sources onto one free `dst` at once (threads standing in for
+    processes): whatever the interleaving, at most one succeeds (exactly one where the
+    rename is atomic), `dst` then holds exactly its objects, and every other rename
+    raises `ObjectExists` with its source untouched. Two sources share a key, as two
+    landings of one batch do; the others share none, so no single key collides."""
+    names = {
+        "staging/s0": ["common", "s0-part"],
+        "staging/s1": ["common", "s1-part"],
+        "staging/s2": ["s2-part-a", "s2-part-b"],
+        "staging/s3": ["s3-part"],
+    }
+    for src, rel in names.items():
+        for name in rel:
+            storage.put_bytes(f"{src}/{name}", src.encode())
+    start = threading.Barrier(len(names))
+
+    def rename(src: str) -> ObjectExists | None:
+        start.wait(timeout=30)
+        try:
+            storage.rename_prefix(src, "final")
+        except ObjectExists as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        outcomes = dict(zip(names, pool.map(rename, names), strict=True))
+
+    winners = [src for src, failure in outcomes.items() if failure is None]
+    assert len(winners) == 1 if type(storage).supports_atomic_rename else len(winners) <= 1
+    expected_final: list[str] = []
+    for src, rel in names.items():
+        if src in winners:
+            expected_final = [f"final/{name}" for name in rel]
+            assert keys(storage, src) == []
+            assert {storage.read_bytes(k) for k in expected_final} == {src.encode()}
+        else:
+            assert keys(storage, src) == [f"{src}/{name}" for name in rel]
+    assert keys(storage, "final") == expected_final
 
 
 def test_supports_atomic_rename_is_a_flag(storage: StorageService) -> None:

@@ -28,6 +28,7 @@ from udo.bootstrap import storage_from
 from udo.config import AzureStorageSettings, Settings
 from udo.domain.manifest import BronzeManifest, ColumnSchema, TableManifest
 from udo.errors import (
+    BatchExists,
     ConfigError,
     InvalidKey,
     ObjectExists,
@@ -38,6 +39,7 @@ from udo.errors import (
 )
 from udo.pipeline.bronze import STAGING, BronzeStore
 from udo.pipeline.engines.base import BATCH_ID
+from udo.ports.storage import ObjectInfo
 
 pytestmark = pytest.mark.services
 
@@ -214,6 +216,198 @@ def test_a_rename_that_loses_the_race_is_refused_by_the_service(
         store.rename_prefix("staging", "final")
     assert store.read_bytes("staging/x") == b"1"
     assert store.read_bytes("final/theirs") == b"3"
+
+
+def _between_check_and_move(
+    monkeypatch: pytest.MonkeyPatch,
+    store: AzureDataLakeAdapter,
+    dst: str,
+    act: Callable[[], object],
+) -> list[str]:
+    """Run `act` right after `store.rename_prefix` has listed `dst` and found it empty.
+
+    That is where another process landing objects under `dst` hurts: between the
+    adapter's emptiness check and its move. Returns a list that holds ``"fired"`` once
+    `act` ran, so a test can tell the hook was reached.
+    """
+    real_list, real_rename = store.list, store.rename_prefix
+    renaming, fired = [False], []
+
+    def rename(src: str, target: str) -> None:
+        renaming[0] = True
+        try:
+            real_rename(src, target)
+        finally:
+            renaming[0] = False
+
+    def listing(prefix: str = "") -> Iterator[ObjectInfo]:
+        found = False
+        for info in real_list(prefix):
+            found = True
+            yield info
+        if renaming[0] and prefix == dst and not found and not fired:
+            fired.append("fired")
+            act()
+
+    monkeypatch.setattr(store, "rename_prefix", rename)
+    monkeypatch.setattr(store, "list", listing)
+    return fired
+
+
+def _other_process(store: AzureDataLakeAdapter) -> AzureDataLakeAdapter:
+    """A second adapter on the same container, standing for another process."""
+    return AzureDataLakeAdapter(
+        store._account, store.container, hierarchical_namespace=store.hierarchical_namespace
+    )
+
+
+def _is_folder_blob(store: AzureDataLakeAdapter, key: str) -> bool:
+    metadata = store._blob(key).get_blob_properties().metadata
+    return metadata.get("hdi_isfolder") == "true"
+
+
+@pytest.mark.parametrize("hns", [False, True], ids=["blob", "adls"])
+def test_objects_landed_under_dst_during_a_rename_survive_and_the_rename_is_refused(
+    make_store: Factory, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, hns: bool
+) -> None:
+    """Another process lands `final/theirs` after the rename saw `final` empty.
+
+    ADLS runs use the dfs stand-in; there `final` is first an empty folder (what ADLS Gen2
+    leaves once a folder's objects are deleted), which the rename removes before renaming
+    onto it: non-recursively, so the service refuses once `final/theirs` is in it.
+    """
+    store = make_store(hns=hns)
+    other = _other_process(store)
+    if hns:
+        store.put_bytes("old/y", b"0")
+        store.rename_prefix("old", "final")
+        store.delete("final/y")
+        assert _is_folder_blob(store, "final") and list(store.list("final")) == []
+    store.put_bytes("staging/x", b"mine")
+    fired = _between_check_and_move(
+        monkeypatch, store, "final", lambda: other.put_bytes("final/theirs", b"theirs")
+    )
+
+    with pytest.raises(ObjectExists):
+        store.rename_prefix("staging", "final")
+
+    assert fired == ["fired"]
+    assert [i.key for i in store.list()] == ["final/theirs", "staging/x"]
+    assert store.read_bytes("final/theirs") == b"theirs"
+    assert store.read_bytes("staging/x") == b"mine"
+    if hns:
+        standin: AdlsStandIn = request.getfixturevalue("standin")
+        (delete,) = [a for a in standin.answers if a.request.method == "DELETE"]
+        assert delete.request.path == "final" and delete.request.query["recursive"] == "false"
+        assert delete.request.headers["if-match"].strip('"') == (
+            store._blob("final").get_blob_properties().etag.strip('"')
+        )
+        assert (delete.status, delete.code) == (409, "DirectoryNotEmpty")
+        assert standin.answers[-1] == delete  # and no rename was tried after it
+
+
+def test_two_landers_of_one_batch_on_adls_one_gets_batch_exists_and_the_other_batch_stays(
+    make_store: Factory, standin: AdlsStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bronze over ADLS (dfs stand-in): a second process lands the same batch id while the
+    first is between its rename's check and its move, over an emptied batch folder."""
+    store = make_store(hns=True)
+    first, second = BronzeStore(store), BronzeStore(_other_process(store))
+    _land(first, "b1", b"a\n0\n")
+    store.delete_prefix("bronze/shop/b1")  # leaves the batch's empty folder
+    assert first.batches("shop") == [] and _is_folder_blob(store, "bronze/shop/b1")
+    theirs: list[BronzeManifest] = []
+    fired = _between_check_and_move(
+        monkeypatch, store, "bronze/shop/b1", lambda: theirs.append(_land(second, "b1", b"a\n2\n"))
+    )
+
+    with pytest.raises(BatchExists):
+        _land(first, "b1", b"a\n1\n")
+
+    assert fired == ["fired"]
+    assert first.manifest("shop", "b1") == theirs[0]
+    assert store.read_bytes("bronze/shop/b1/orders.csv") == b"a\n2\n"
+    assert [i.key for i in store.list("bronze")] == [
+        "bronze/shop/b1/_manifest.json",
+        "bronze/shop/b1/orders.csv",
+    ]
+
+
+def test_a_rename_whose_new_parent_folder_vanishes_creates_it_again(
+    make_store: Factory, standin: AdlsStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dfs stand-in: another process removes the (empty) parent folder the rename just made."""
+    store = make_store(hns=True)
+    store.put_bytes("a/x", b"1")
+    remover = _other_process(store)._datalake().get_file_system_client(store.container)
+    real_folder_etag = store._folder_etag
+    removed: list[str] = []
+
+    def folder_etag(key: str) -> str | None:
+        if not removed:
+            remover.get_directory_client("p").delete_directory()
+            removed.append("p")
+        return real_folder_etag(key)
+
+    monkeypatch.setattr(store, "_folder_etag", folder_etag)
+    store.rename_prefix("a", "p/q")
+
+    assert removed == ["p"]
+    assert [i.key for i in store.list()] == ["p/q/x"]
+    renames = [a for a in standin.answers if "x-ms-rename-source" in a.request.headers]
+    assert [(a.status, a.code) for a in renames] == [
+        (404, "RenameDestinationParentPathNotFound"),
+        (201, None),
+    ]
+
+
+def test_an_adls_delete_spares_a_folder_that_replaced_the_object_meanwhile(
+    make_store: Factory, standin: AdlsStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dfs stand-in: between the delete's check (an object, not a folder) and the delete,
+    another process replaces the object `k` by an empty folder `k`."""
+    store = make_store(hns=True)
+    other = _other_process(store)
+    store.put_bytes("k", b"1")
+    real_properties = store._properties
+    replaced: list[str] = []
+
+    def properties(key: str) -> object:
+        props = real_properties(key)
+        if not replaced:
+            other.delete("k")
+            other.put_bytes("tmp/x", b"2")
+            other.rename_prefix("tmp", "k")
+            other.delete("k/x")  # `k` is now an empty folder
+            replaced.append(key)
+        return props
+
+    monkeypatch.setattr(store, "_properties", properties)
+    with pytest.raises(ObjectNotFound):
+        store.delete("k")
+    assert replaced == ["k"]
+    assert _is_folder_blob(store, "k")
+
+
+def test_an_adls_delete_of_an_object_rewritten_meanwhile_deletes_the_new_version(
+    make_store: Factory, standin: AdlsStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(hns=True)
+    store.put_bytes("k", b"old")
+    real_properties = store._properties
+    calls: list[str] = []
+
+    def properties(key: str) -> object:
+        props = real_properties(key)
+        if not calls:
+            _other_process(store).put_bytes("k", b"new")
+        calls.append(key)
+        return props
+
+    monkeypatch.setattr(store, "_properties", properties)
+    store.delete("k")
+    assert calls == ["k", "k"]  # refused once (412), then read again and deleted
+    assert not store.exists("k")
 
 
 # -- writes and reads ------------------------------------------------------------------------
@@ -405,6 +599,7 @@ def test_adls_folders_are_not_objects_and_an_emptied_folder_can_be_renamed_onto(
 
     store.rename_prefix("d", "b")  # onto the empty folder: it is removed, then renamed onto
     assert standin.requests[-2].method == "DELETE" and standin.requests[-2].path == "b"
+    assert standin.requests[-2].query["recursive"] == "false"  # never what is under it
     assert [i.key for i in store.list()] == ["b/x"]
     assert store.read_bytes("b/x") == b"1"
 

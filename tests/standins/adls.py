@@ -1,7 +1,7 @@
 """A stand-in for the ADLS Gen2 (dfs) endpoint of one storage account, backed by Azurite.
 
 Azurite emulates the Blob service but has no dfs endpoint, so the directory calls of
-`azure-storage-file-datalake` (create directory, rename, recursive delete) come here. The
+`azure-storage-file-datalake` (create directory, rename, delete) come here. The
 stand-in checks each request the SDK sends (method, ``/<account>/<filesystem>/<path>``,
 query, ``x-ms-version``, ``x-ms-date``, a SharedKey ``Authorization`` for the account,
 ``x-ms-rename-source``) and applies it to the blobs in Azurite the way an account with a
@@ -10,16 +10,24 @@ hierarchical namespace would, so what a test reads back through the Blob API rea
 - a directory is a 0-byte blob with the metadata ``hdi_isfolder=true`` (as ADLS Gen2 shows
   directories to Blob API listings); a blob under ``<dir>/`` makes ``<dir>`` exist implicitly;
 - rename (``PUT <dst>?mode=legacy`` + ``x-ms-rename-source``) needs the source, the
-  destination's parent directory, and, with ``If-None-Match: *``, a free destination;
+  destination's parent directory, and, with ``If-None-Match: *``, a free destination; a
+  renamed directory is an explicit one at its new path, so it stays, as on the service,
+  when the objects under it are deleted;
+- delete (``DELETE <path>?recursive=true|false``) of a directory needs ``recursive``;
+  with ``recursive=false`` it refuses a directory with anything under it (409
+  DirectoryNotEmpty), as the service does; ``If-Match`` is checked against the path's ETag
+  (412 ConditionNotMet);
 - errors are answered as the service does: status, ``x-ms-error-code`` and a JSON body.
 
 Unlike the real service the rename is not atomic (it copies then deletes blobs in Azurite);
 the stand-in checks the request, not the service's atomicity. Every request is recorded
-in `requests`; every request that breaks a check is recorded in `problems` and refused.
+in `requests` and, with the stand-in's answer, in `answers`; every request that breaks a
+check is recorded in `problems` and refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -47,6 +55,15 @@ class DfsRequest:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class DfsAnswer:
+    """How the stand-in answered one request: HTTP status and error code (None if it worked)."""
+
+    request: DfsRequest
+    status: int
+    code: str | None
+
+
 class DfsError(Exception):
     """An error answer: HTTP status and the service's error code."""
 
@@ -64,6 +81,7 @@ class AdlsStandIn:
     account_key: str
     requests: list[DfsRequest] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    answers: list[DfsAnswer] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._blobs = BlobServiceClient(
@@ -172,7 +190,10 @@ class AdlsStandIn:
                 raise DfsError(409, "PathConflict", "The destination's parent is a file.")
         if self._kind(container, dst) is not None and req.headers.get("if-none-match") == "*":
             raise DfsError(409, "PathAlreadyExists", "The specified path already exists.")
-        for name in self._under(container, src):
+        names = self._under(container, src)
+        if names[0] != src:  # a directory implied by its blobs: explicit at its new path
+            container.upload_blob(dst, b"", overwrite=True, metadata={"hdi_isfolder": "true"})
+        for name in names:
             target = dst + name[len(src) :]
             source_blob = container.get_blob_client(name)
             metadata = source_blob.get_blob_properties().metadata
@@ -181,15 +202,48 @@ class AdlsStandIn:
             source_blob.delete_blob()
 
     def delete(self, req: DfsRequest) -> None:
-        """``DELETE <path>?recursive=true``: the path and everything under it."""
+        """``DELETE <path>?recursive=true|false``: a file, or a directory (and what is under it).
+
+        ``recursive`` is required for a directory; ``false`` refuses a directory with
+        anything under it, so nothing landed there meanwhile is lost. ``If-Match``
+        refuses a path whose ETag changed (an implicit directory has none).
+        """
         container = self._container(req.filesystem)
-        names = self._under(container, req.path)
-        if not names:
+        kind = self._kind(container, req.path)
+        if kind is None:
             raise DfsError(404, "PathNotFound", "The specified path does not exist.")
-        if req.query.get("recursive") != "true" and len(names) > 1:
-            raise DfsError(409, "DirectoryNotEmpty", "The recursive query parameter is false.")
-        for name in names:
+        if_match = req.headers.get("if-match")
+        if if_match is not None and if_match != "*":
+            try:
+                etag = container.get_blob_client(req.path).get_blob_properties().etag
+            except ResourceNotFoundError:
+                etag = None
+            if etag is None or etag.strip('"') != if_match.strip('"'):
+                raise DfsError(
+                    412,
+                    "ConditionNotMet",
+                    "The condition specified using HTTP conditional header(s) is not met.",
+                )
+        if kind == "file":
+            container.delete_blob(req.path)
+            return
+        recursive = req.query.get("recursive")
+        if recursive not in ("true", "false"):
+            self.problems.append(f"DELETE of directory {req.path!r} without recursive=true|false")
+            raise DfsError(
+                400, "InvalidQueryParameterValue", "recursive is required for a directory."
+            )
+        children = [b.name for b in container.list_blobs(name_starts_with=req.path + "/")]
+        if recursive == "false" and children:
+            raise DfsError(
+                409,
+                "DirectoryNotEmpty",
+                "The recursive query parameter value must be true to delete a non-empty directory.",
+            )
+        for name in children:
             container.delete_blob(name)
+        with contextlib.suppress(ResourceNotFoundError):  # an implicit directory has no blob
+            container.delete_blob(req.path)
 
     # -- request checks -------------------------------------------------------------------
 
@@ -224,21 +278,25 @@ class AdlsStandIn:
                 problems.append(f"x-ms-rename-source {source!r} is not /<filesystem>/<path>")
             operation = lambda: self.rename(req, source)  # noqa: E731
         elif method == "DELETE":
-            if query.get("recursive") not in ("true", "false"):
-                problems.append(f"DELETE without recursive=true|false: {query}")
+            if query.get("recursive", "false") not in ("true", "false"):
+                problems.append(f"DELETE with recursive={query['recursive']!r}")
             operation = lambda: self.delete(req)  # noqa: E731
         else:
             problems.append(f"unexpected request {method} {raw_path}")
         if problems:
             self.problems.extend(f"{method} {raw_path}: {p}" for p in problems)
+            self.answers.append(DfsAnswer(req, 400, "InvalidInput"))
             return 400, {"code": "InvalidInput", "message": "; ".join(problems)}
         assert operation is not None
         try:
             with self._lock:
                 operation()
         except DfsError as exc:
+            self.answers.append(DfsAnswer(req, exc.status, exc.code))
             return exc.status, {"code": exc.code, "message": exc.message}
-        return (200 if method == "DELETE" else 201), None
+        status = 200 if method == "DELETE" else 201
+        self.answers.append(DfsAnswer(req, status, None))
+        return status, None
 
 
 class _Handler(BaseHTTPRequestHandler):

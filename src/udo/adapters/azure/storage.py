@@ -8,8 +8,14 @@ Objects are block blobs in one container (the ADLS Gen2 "file system"):
   Blob, which is atomic too.
 - Reads are ranged GETs pinned to the ETag seen when the stream opened.
 - With a hierarchical namespace (ADLS Gen2), `rename_prefix` is one atomic directory
-  rename on the dfs endpoint; on a flat account (and on Azurite, which has no dfs
-  endpoint) it copies each blob server-side, then deletes the sources.
+  rename on the dfs endpoint, refused if the destination exists (an empty folder left
+  there is first removed, non-recursively, so nothing landed in it meanwhile is lost); on
+  a flat account (and on Azurite, which has no dfs endpoint) it copies each blob
+  server-side, each refused if its target exists, checks that nothing else landed under
+  the destination meanwhile, then deletes the sources.
+- Every step another process can invalidate between a check and the act is conditional
+  (``If-None-Match: *``, ``If-Match: <etag>``, a non-recursive delete), so two processes
+  renaming onto one destination never both succeed.
 - ADLS Gen2 directories show up in blob listings as empty blobs with the metadata
   ``hdi_isfolder=true``; they are folders, not objects, and never listed as objects.
 
@@ -44,7 +50,7 @@ from udo.ports.storage import ObjectInfo, StorageService, check_key
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient
-    from azure.storage.filedatalake import DataLakeServiceClient
+    from azure.storage.filedatalake import DataLakeServiceClient, FileSystemClient
 
     from udo.config import Settings
 
@@ -53,6 +59,8 @@ _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _BATCH_LIMIT = 256
 """Sub-requests per Blob Batch call (the service's limit)."""
 _COPY_POLL_LIMIT_S = 600.0
+_CONDITIONAL_ATTEMPTS = 5
+"""Tries of a step another process can invalidate between a check and the act."""
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 
@@ -354,11 +362,33 @@ class AzureDataLakeAdapter(StorageService):
 
     def delete(self, key: str) -> None:
         check_key(key)
-        if self.hierarchical_namespace:
-            self._properties(key)  # deleting a directory path would delete a folder
         blob = self._blob(key)
-        with self._errors("delete", key):
-            blob.delete_blob(delete_snapshots="include")
+        if not self.hierarchical_namespace:
+            with self._errors("delete", key):
+                blob.delete_blob(delete_snapshots="include")
+            return
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError
+
+        # With a hierarchical namespace, Delete Blob on a directory path deletes the folder.
+        # The object is read first (a folder is not an object: ObjectNotFound), then deleted
+        # only if it is still the version read: if another process replaced it meanwhile
+        # (by a folder, say), the service refuses (412) and it is looked at again.
+        for _ in range(_CONDITIONAL_ATTEMPTS):
+            props = self._properties(key)
+            with self._errors("delete", key):
+                try:
+                    blob.delete_blob(
+                        delete_snapshots="include",
+                        etag=props.etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    )
+                    return
+                except ResourceModifiedError:
+                    continue
+        raise StorageUnavailable(
+            f"{self._where('delete', key)}: it kept changing while being deleted; try again later"
+        )
 
     def delete_prefix(self, prefix: str) -> int:
         names = [info.key for info in self.list(prefix)]
@@ -429,7 +459,8 @@ class AzureDataLakeAdapter(StorageService):
         self._move(src, dst, moving)
 
     def _move(self, src: str, dst: str, moving: builtins.list[str]) -> None:
-        """Copy every blob server-side, then delete the sources (not atomic)."""
+        """Copy every blob server-side, check `dst` holds only the copies, then delete the
+        sources (not atomic: a crash may leave both)."""
         from azure.core import MatchConditions
 
         created: builtins.list[str] = []
@@ -445,6 +476,14 @@ class AzureDataLakeAdapter(StorageService):
                     created.append(target)
                     if result.get("copy_status") != "success":
                         self._await_copy(copy, key)
+            # rename_prefix saw `dst` empty, but another process may have landed objects
+            # under it since (each copy only refuses a target key that exists). With every
+            # copy in place, anything under `dst` this call did not create means `dst` was
+            # not free: undo. Of two renames racing onto one `dst`, each copies before it
+            # looks, so at most one of them can see only its own objects.
+            ours = set(created)
+            if any(info.key not in ours for info in self.list(dst)):
+                raise ObjectExists(dst)
         except BaseException:
             # Undo the copies this call made; the sources are untouched.
             with contextlib.suppress(UdoError):
@@ -520,36 +559,97 @@ class HierarchicalDataLakeAdapter(AzureDataLakeAdapter):
     supports_atomic_rename: ClassVar[bool] = True
 
     def _move(self, src: str, dst: str, moving: builtins.list[str]) -> None:
-        from azure.core import MatchConditions
-        from azure.core.exceptions import ResourceExistsError
+        """One dfs rename of `src` onto `dst`, which must be free (``If-None-Match: *``).
+
+        Each step is one conditional request, because another process can act between
+        them: the destination's parent is created if missing, an empty folder left at
+        `dst` is removed only while it is still empty, and the rename refuses any `dst`
+        that exists. If the parent vanishes before the rename (someone removed it as an
+        empty folder), the steps run again.
+        """
+        from azure.core.exceptions import ResourceNotFoundError
 
         files = self._datalake().get_file_system_client(self.container)
         parent = dst.rpartition("/")[0]
-        if parent:  # a rename needs the destination's parent directory to exist
-            with (
-                self._errors("create directory", parent, exists_key=dst),
-                contextlib.suppress(ResourceExistsError),
-            ):
-                files.get_directory_client(parent).create_directory(
-                    match_condition=MatchConditions.IfMissing
+        for _ in range(_CONDITIONAL_ATTEMPTS):
+            if parent:  # a rename needs the destination's parent directory to exist
+                self._ensure_directory(files, parent, dst)
+            folder_etag = self._folder_etag(dst)
+            if folder_etag is not None:  # an empty folder left after its objects were deleted
+                self._remove_empty_folder(files, dst, folder_etag)
+            try:
+                self._rename(files, src, dst)
+                return
+            except ResourceNotFoundError as exc:
+                if _code(exc) != "RenameDestinationParentPathNotFound":
+                    self._raise(exc, "rename", src, dst)
+        raise StorageUnavailable(
+            f"{self._where('rename', src)} to {dst!r}: its parent folder kept vanishing; "
+            "try again later"
+        )
+
+    def _ensure_directory(self, files: FileSystemClient, path: str, dst: str) -> None:
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError
+
+        with (
+            self._errors("create directory", path, exists_key=dst),
+            contextlib.suppress(ResourceExistsError),
+        ):
+            files.get_directory_client(path).create_directory(
+                match_condition=MatchConditions.IfMissing
+            )
+
+    def _remove_empty_folder(self, files: FileSystemClient, dst: str, etag: str) -> None:
+        """Delete the folder `dst` if it is still empty and still the one seen (its ETag).
+
+        `DataLakeDirectoryClient.delete_directory` always sends ``recursive=true``, which
+        would also delete whatever another process landed under `dst` since it was seen
+        empty. The Path - Delete call is the same for files and directories, so it goes
+        through the path's file client with ``recursive=false``: the service then refuses
+        a directory with anything in it (409 DirectoryNotEmpty), and ``If-Match`` refuses
+        a path replaced meanwhile (412). Either way `dst` is taken: `ObjectExists`.
+        """
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+        with self._errors("delete directory", dst, exists_key=dst):
+            try:
+                files.get_file_client(dst).delete_file(
+                    recursive=False, etag=etag, match_condition=MatchConditions.IfNotModified
                 )
-        if self._is_directory(dst):  # an empty folder left after its objects were deleted
-            with self._errors("delete directory", dst):
-                files.get_directory_client(dst).delete_directory()
-        with self._errors("rename", src, exists_key=dst):
+            except ResourceNotFoundError:
+                return  # removed by someone else meanwhile: the rename's condition decides
+            except HttpResponseError as exc:
+                if exc.status_code in (409, 412):  # DirectoryNotEmpty, ConditionNotMet
+                    raise ObjectExists(dst) from exc
+                raise
+
+    def _rename(self, files: FileSystemClient, src: str, dst: str) -> None:
+        """Rename `src` onto a free `dst`; a parent that vanished raises ResourceNotFoundError."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        try:
             files.get_directory_client(src).rename_directory(
                 f"{self.container}/{dst}", match_condition=MatchConditions.IfMissing
             )
+        except ResourceNotFoundError:
+            raise  # the caller tells a vanished parent from a vanished source
+        except AzureError as exc:
+            self._raise(exc, "rename", src, dst)
 
-    def _is_directory(self, key: str) -> bool:
+    def _folder_etag(self, key: str) -> str | None:
+        """The ETag of the ADLS Gen2 folder at `key`; None if `key` is no folder."""
         from azure.core.exceptions import ResourceNotFoundError
 
         blob = self._blob(key)
         with self._errors("read", key):
             try:
-                return _is_folder(blob.get_blob_properties().metadata)
+                props = blob.get_blob_properties()
             except ResourceNotFoundError:
-                return False
+                return None
+        return str(props.etag) if _is_folder(props.metadata) else None
 
 
 class _BlockUpload(io.RawIOBase):

@@ -147,22 +147,58 @@ def test_seconds_round_up_and_stay_within_the_service_limits() -> None:
             _seconds("t", bad, minimum=minimum)
 
 
+def _came_back_in_order(
+    qs: AzureStorageQueueAdapter, first: tuple[str, str], then: tuple[str, str]
+) -> bool:
+    """Poll until both messages (id, queue) are delivered again; whether `first` came back
+    no later than `then`.
+
+    Each delivery hides the message for a minute, so a poll sees what became visible since
+    the previous one. Each poll reads `then`'s queue before `first`'s: if `first` became
+    visible no later than `then`, a poll that finds `then` finds `first` too, however slow
+    the machine. The deadline only stops a test whose messages never come back.
+    """
+    seen: dict[str, int] = {}
+    deadline = time.monotonic() + 60
+    poll = 0
+    while len(seen) < 2:
+        assert time.monotonic() < deadline, f"only {sorted(seen)} came back"
+        for _, queue in dict.fromkeys([then, first]):
+            for message in qs.receive(queue, max_messages=32, visibility_timeout=60):
+                seen.setdefault(message.id, poll)
+        poll += 1
+        time.sleep(0.05)
+    assert set(seen) == {first[0], then[0]}
+    return seen[first[0]] <= seen[then[0]]
+
+
 def test_a_fractional_visibility_timeout_is_rounded_up_never_down(
     qs: AzureStorageQueueAdapter, name: str
 ) -> None:
-    qs.send(name, "job")
-    (m,) = qs.receive(name, visibility_timeout=1.2)  # 2 s on the service
-    time.sleep(1.4)
-    assert qs.receive(name) == []  # rounding down to 1 s would have shown it again
-    time.sleep(1.0)
-    (again,) = qs.receive(name)
-    assert (again.id, again.dequeue_count) == (m.id, 2)
+    """`exact` is hidden for 2 s, then `fractional` for 1.2 s (2 s on the service; 1 s if it
+    were rounded down). Hidden after `exact`, `fractional` cannot come back before it
+    unless it was hidden for less: a slow machine only delays both. Each is alone in its
+    queue, so no stall can make a receive take the other one."""
+    other = f"{name}-f"
+    exact_id = qs.send(name, "exact")
+    fractional_id = qs.send(other, "fractional")
+    (exact,) = qs.receive(name, visibility_timeout=2)
+    (fractional,) = qs.receive(other, visibility_timeout=1.2)
+    assert (exact.id, fractional.id) == (exact_id, fractional_id)
+
+    assert _came_back_in_order(qs, first=(exact_id, name), then=(fractional_id, other))
+    assert fractional.visible_at >= exact.visible_at  # the service's own times agree
 
 
 def test_a_fractional_delay_is_rounded_up(qs: AzureStorageQueueAdapter, name: str) -> None:
-    qs.send(name, "later", delay_seconds=0.3)  # 1 s on the service, not 0
-    assert qs.receive(name) == []
-    assert qs.depth(name) == 1
+    """`exact` is sent with a 1 s delay, then `fractional` with 0.3 s (1 s on the service;
+    none if it were rounded down). Sent after `exact`, `fractional` cannot be delivered
+    before it unless its delay was shorter: a slow machine only delays both."""
+    exact_id = qs.send(name, "exact", delay_seconds=1)
+    fractional_id = qs.send(name, "fractional", delay_seconds=0.3)
+    assert qs.depth(name) == 2  # delayed messages are in the queue, only not visible yet
+
+    assert _came_back_in_order(qs, first=(exact_id, name), then=(fractional_id, name))
 
 
 def test_extend_by_zero_makes_the_message_visible_now(

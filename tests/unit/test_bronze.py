@@ -119,6 +119,31 @@ def test_a_landed_batch_is_never_overwritten(
     assert lake.read_bytes(bronze.file_key(DS, "b1", "t.csv")) == b"a\n1\n"
 
 
+def test_the_loser_of_a_landing_race_leaves_the_winners_batch_whole(
+    lake: LocalStorageAdapter,
+) -> None:
+    """Two landers of one batch id both pass the up-front check; the second to write loses
+    with BatchExists, and its clean-up removes only what it wrote (on a store without
+    atomic rename the files go straight to the final folder the winner owns)."""
+    first, second = BronzeStore(lake), BronzeStore(type(lake)(lake.root))
+    with pytest.raises(BatchExists), first.land(DS, "b1") as loser:
+        with second.land(DS, "b1") as winner:  # both passed the up-front check
+            with loser.open_file("customers.csv") as fh:  # a file only the loser writes
+                fh.write(b"a\n1\n")
+            with winner.open_file("orders.csv") as fh:
+                fh.write(b"a\nwinner\n")
+            winner.commit(manifest_for(winner, orders=b"a\nwinner\n"))
+        with loser.open_file("orders.csv") as fh:
+            fh.write(b"a\nloser\n")
+        loser.commit(manifest_for(loser, customers=b"a\n1\n", orders=b"a\nloser\n"))
+    assert second.manifest(DS, "b1").tables.keys() == {"orders"}
+    assert lake.read_bytes(f"bronze/{DS}/b1/orders.csv") == b"a\nwinner\n"
+    assert keys(lake, f"bronze/{DS}/b1") == [
+        f"bronze/{DS}/b1/_manifest.json",
+        f"bronze/{DS}/b1/orders.csv",
+    ]
+
+
 def test_a_block_that_raises_leaves_nothing(bronze: BronzeStore, lake: LocalStorageAdapter) -> None:
     land(bronze, "b0", t=b"a\n")
     before = keys(lake)

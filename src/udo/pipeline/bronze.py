@@ -15,7 +15,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -87,15 +87,20 @@ class BatchDraft:
         self.prefix = prefix
         self.files: dict[str, tuple[int, str]] = {}
         self.manifest: BronzeManifest | None = None
+        self.written: list[str] = []
+        """Keys this draft wrote: all a failed landing may delete where the files go
+        straight to the batch's final folder (another lander may own the rest)."""
 
     @contextmanager
     def open_file(self, name: str) -> Iterator[HashingWriter]:
         """Write file `name` (relative to the batch) once; its size and sha256 are recorded."""
         if name in self.files:
             raise BatchError(f"file {name} written twice in batch {self.batch_id}")
-        with self.storage.open_write(f"{self.prefix}/{name}", overwrite=False) as raw:
+        key = f"{self.prefix}/{name}"
+        with self.storage.open_write(key, overwrite=False) as raw:
             writer = HashingWriter(raw)
             yield writer
+        self.written.append(key)
         self.files[name] = (writer.bytes, writer.sha.hexdigest())
 
     def commit(self, manifest: BronzeManifest) -> None:
@@ -141,21 +146,29 @@ class BronzeStore:
         atomic = self.storage.supports_atomic_rename
         staging = f"bronze/{dataset}/{STAGING}/{batch_id}-{secrets.token_hex(4)}"
         draft = BatchDraft(self.storage, dataset, batch_id, staging if atomic else final)
+        landed_meanwhile = BatchExists(
+            f"batch {dataset}/{batch_id} is already landed; Bronze is append-only"
+        )
         try:
-            yield draft
-            if draft.manifest is None:
-                raise BatchError(f"batch {dataset}/{batch_id} was not committed")
-            body = draft.manifest.model_dump_json(indent=2).encode()
-            self.storage.put_bytes(f"{draft.prefix}/{MANIFEST}", body, overwrite=False)
-            if atomic:
-                try:
+            try:
+                yield draft
+                if draft.manifest is None:
+                    raise BatchError(f"batch {dataset}/{batch_id} was not committed")
+                body = draft.manifest.model_dump_json(indent=2).encode()
+                manifest_key = f"{draft.prefix}/{MANIFEST}"
+                self.storage.put_bytes(manifest_key, body, overwrite=False)
+                draft.written.append(manifest_key)
+                if atomic:
                     self.storage.rename_prefix(staging, final)
-                except ObjectExists as exc:  # another process landed the same id meanwhile
-                    raise BatchExists(
-                        f"batch {dataset}/{batch_id} is already landed; Bronze is append-only"
-                    ) from exc
+            except ObjectExists as exc:  # another process landed the same id meanwhile
+                raise landed_meanwhile from exc
         except BaseException:
-            self.storage.delete_prefix(draft.prefix)
+            if atomic:  # the staging folder is this landing's own
+                self.storage.delete_prefix(draft.prefix)
+            else:  # the final folder: delete only what this landing wrote
+                for key in draft.written:
+                    with suppress(ObjectNotFound):
+                        self.storage.delete(key)
             raise
 
     def manifest(self, dataset: str, batch_id: str) -> BronzeManifest:

@@ -7,16 +7,15 @@ environment.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, fields
 from typing import Any
 
 from pydantic import SecretStr
 
 from udo.errors import ConfigError
+from udo.net import is_loopback
 
 MIN_TOKEN_CHARS = 16
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
 @dataclass(frozen=True)
@@ -75,14 +74,3 @@ class ApiOptions:
             raise ConfigError(
                 "UDO_API__CORS_ORIGIN must be one origin such as http://localhost:5173, not '*'"
             )
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` only accepts connections from this machine."""
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False

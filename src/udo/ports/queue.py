@@ -61,6 +61,23 @@ def check_queue_name(queue: str) -> None:
         )
 
 
+def check_message(queue: str, body: str, max_bytes: int) -> int:
+    """The UTF-8 size of `body`; `QueueError` if it is not text, `MessageTooLarge` past
+    `max_bytes`."""
+    if not isinstance(body, str):
+        raise QueueError(f"message body must be text (str), got {type(body).__name__}")
+    try:
+        size = len(body.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise QueueError(f"message body is not valid UTF-8 text: {exc}") from exc
+    if size > max_bytes:
+        raise MessageTooLarge(
+            f"message of {size} bytes is over the {max_bytes}-byte limit of "
+            f"queue {queue!r}; store the payload elsewhere and send a reference to it"
+        )
+    return size
+
+
 @dataclass(frozen=True)
 class Message:
     """A delivered message."""

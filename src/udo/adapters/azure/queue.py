@@ -57,10 +57,10 @@ from udo.adapters.azure.credentials import storage_account
 from udo.errors import TerminalError, TransientError
 from udo.ports.queue import (
     Message,
-    MessageTooLarge,
     QueueError,
     QueueService,
     ReceiptExpired,
+    check_message,
     check_queue_name,
     poison_name,
 )
@@ -337,17 +337,7 @@ class AzureStorageQueueAdapter(QueueService):
     def send(self, queue: str, body: str, *, delay_seconds: float = 0) -> str:
         check_queue_name(queue)
         delay = _seconds("delay_seconds", delay_seconds, minimum=0)
-        if not isinstance(body, str):
-            raise QueueError(f"message body must be text (str), got {type(body).__name__}")
-        try:
-            size = len(body.encode("utf-8"))
-        except UnicodeEncodeError as exc:
-            raise QueueError(f"message body is not valid UTF-8 text: {exc}") from exc
-        if size > self.max_message_bytes:
-            raise MessageTooLarge(
-                f"message of {size} bytes is over the {self.max_message_bytes}-byte limit of "
-                f"queue {queue!r}; store the payload elsewhere and send a reference to it"
-            )
+        check_message(queue, body, self.max_message_bytes)
         bad = _XML_ILLEGAL.search(body)
         if bad is not None:
             raise UnsupportedMessageText(

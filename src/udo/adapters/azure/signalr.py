@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
-import ipaddress
 import json
 import logging
 import re
@@ -47,6 +46,7 @@ from pydantic import SecretStr
 
 from udo.adapters.local.notifier import InProcessNotifier
 from udo.errors import ConfigError, TerminalError
+from udo.net import is_loopback
 from udo.ports.notifier import Notifier, RunEvent
 
 if TYPE_CHECKING:
@@ -62,18 +62,7 @@ REST_TOKEN_SECONDS = 300
 """Lifetime of the token of one REST call: short, with room for clock skew."""
 HUB_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 MAX_USER_ID_CHARS = 128
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 SETTING = "UDO_AZURE__SIGNALR__CONNECTION_STRING"
-
-
-def _is_loopback(host: str) -> bool:
-    name = host.strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True, repr=False)
@@ -91,7 +80,7 @@ class SignalRConnection:
     def is_loopback(self) -> bool:
         """Whether the endpoint is on this machine (a stand-in or an emulator)."""
         host = urlsplit(self.endpoint).hostname or ""
-        return _is_loopback(host)
+        return is_loopback(host)
 
     @classmethod
     def parse(cls, text: str) -> SignalRConnection:
@@ -124,7 +113,7 @@ class SignalRConnection:
         host = url.hostname
         if url.scheme not in ("http", "https") or not host:
             raise ConfigError(f"{SETTING}: Endpoint must be an https:// URL, got {endpoint!r}")
-        if url.scheme == "http" and not _is_loopback(host):
+        if url.scheme == "http" and not is_loopback(host):
             raise ConfigError(
                 f"{SETTING}: Endpoint {endpoint!r} must use https (http is allowed only on "
                 "loopback addresses, for local stand-ins)"

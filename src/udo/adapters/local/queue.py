@@ -29,11 +29,11 @@ from typing import ClassVar
 
 from udo.ports.queue import (
     Message,
-    MessageTooLarge,
     QueueBusy,
     QueueError,
     QueueService,
     ReceiptExpired,
+    check_message,
     check_queue_name,
     poison_name,
 )
@@ -205,15 +205,7 @@ class SQLiteQueueAdapter(QueueService):
     def send(self, queue: str, body: str, *, delay_seconds: float = 0) -> str:
         check_queue_name(queue)
         _check_seconds("delay_seconds", delay_seconds, allow_zero=True)
-        try:
-            size = len(body.encode("utf-8"))
-        except UnicodeEncodeError as exc:
-            raise QueueError(f"message body is not valid UTF-8 text: {exc}") from exc
-        if size > self.max_message_bytes:
-            raise MessageTooLarge(
-                f"message of {size} bytes is over the {self.max_message_bytes}-byte limit of "
-                f"queue {queue!r}; store the payload elsewhere and send a reference to it"
-            )
+        check_message(queue, body, self.max_message_bytes)
         message_id = str(uuid.uuid4())
         with self._write() as tx:
             now = self._clock()

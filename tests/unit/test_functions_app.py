@@ -392,6 +392,59 @@ def test_drain_while_this_instance_is_cleaning_is_409(fa: Functions) -> None:
     assert fa.drain()[0] == 200
 
 
+def test_a_drain_takes_no_new_message_past_its_budget(
+    fa: Functions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azure cuts an HTTP-triggered call at 230 s: the drain stops taking messages after
+    its budget and leaves them for the next drain."""
+    land(fa.udo, 40, "s1")
+    fa.clean({"dataset": "ecommerce", "batch": "s1"})
+    monkeypatch.setattr(fa.module, "DRAIN_BUDGET_SECONDS", 0.0)
+    status, body = fa.drain()
+    assert status == 200 and body["processed"] == 0 and body["depth"] == 1
+    monkeypatch.setattr(fa.module, "DRAIN_BUDGET_SECONDS", 180.0)
+    assert fa.drain()[1]["processed"] == 1
+
+
+class RecordingNotifier:
+    """Counts flushes, as the SignalR notifier would be asked."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.flushes = 0
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        self.flushes += 1
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_every_invocation_that_cleans_flushes_the_run_events(fa: Functions) -> None:
+    land(fa.udo, 40, "s1")
+    land(fa.udo, 40, "s2")
+    recording = RecordingNotifier(fa.udo.notifier)
+    fa.udo.__dict__["notifier"] = recording
+    fa.clean({"dataset": "ecommerce", "batch": "s1"})
+    assert fa.drain()[0] == 200
+    assert recording.flushes == 1
+    fa.clean({"dataset": "ecommerce", "batch": "s2"})
+    body, receipt = fa.deliver()
+    fa.push(body, receipt, dequeue_count=1)
+    assert recording.flushes == 2
+
+
+def test_the_queue_trigger_refuses_a_poison_rule_other_than_the_hosts(
+    fa: Functions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UDO_QUEUE__MAX_DEQUEUE", "7")
+    from udo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="maxDequeueCount is 5"):
+        fa.user("clean_small_message")(QueueMessage(id="m", body=b"{}", dequeue_count=1))
+
+
 # ------------------------------------------------------------------ small path, push
 def test_queue_trigger_cleans_one_pushed_message(fa: Functions) -> None:
     land(fa.udo, 40, "s1")

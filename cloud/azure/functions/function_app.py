@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import azure.functions as func  # noqa: TID253 -- the v2 model registers functions at import
@@ -50,6 +51,13 @@ from udo.ports.queue import Message, QueueService
 log = logging.getLogger("udo.functions")
 
 SMALL_QUEUE = "small-queue"
+HOST_MAX_DEQUEUE: int = json.loads((Path(__file__).parent / "host.json").read_text())["extensions"][
+    "queues"
+]["maxDequeueCount"]
+"""The runtime's poison rule (host.json), which must be udo's (UDO_QUEUE__MAX_DEQUEUE)."""
+DRAIN_BUDGET_SECONDS = 180.0
+"""No new message is taken after this long: Azure's front end cuts an HTTP-triggered call
+at 230 s whatever functionTimeout says; what is left waits for the next drain."""
 """The queue the queue trigger listens to; must equal ``UDO_QUEUE__SMALL``."""
 QUEUE_CONNECTION = "AzureWebJobsStorage"
 """App setting (prefix) of the storage account holding udo's queues."""
@@ -75,9 +83,24 @@ def udo_app() -> App:
             # the udo API; a Function (which may scale to zero mid-poll) never follows a
             # pipeline run: its "Clean Data" only routes and enqueues.
             settings.orchestrator.type = "local"
-            _state["app"] = bootstrap(settings)
+            built_now = bootstrap(settings)
+            # build the shared services here, under the lock, not racing in invocations
+            for service in ("metadata", "queue", "notifier", "runs", "worker"):
+                getattr(built_now, service)
+            _state["app"] = built_now
         built: App = _state["app"]
         return built
+
+
+def _flush_events(udo_: App) -> None:
+    """Send the run events this invocation published before it returns: the host may
+    freeze or recycle the process right after, and a queued broadcast would be lost."""
+    flush = getattr(udo_.notifier, "flush", None)
+    if callable(flush):
+        try:
+            flush(timeout=5.0)
+        except Exception:  # delivery is best effort: never fail the invocation over it
+            log.warning("run events not flushed", exc_info=True)
 
 
 def _errors_app() -> Flask:
@@ -222,9 +245,10 @@ def _drain_small(req: func.HttpRequest) -> func.HttpResponse:
             409, "drain_in_progress", f"{queue} is already being processed by this instance"
         )
     try:
-        processed: list[str] = udo_.worker.drain(SMALL)
+        processed: list[str] = udo_.worker.drain(SMALL, budget_seconds=DRAIN_BUDGET_SECONDS)
     finally:
         _work_lock.release()
+        _flush_events(udo_)
     runs = [run_json(udo_.metadata.get_run(run_id)) for run_id in processed if run_id]
     answer = {
         "route": SMALL,
@@ -381,6 +405,12 @@ def process_pushed(msg: func.QueueMessage) -> str:
     trigger listens to.
     """
     udo_ = udo_app()
+    if udo_.settings.queue.max_dequeue != HOST_MAX_DEQUEUE:
+        raise ConfigError(
+            f"host.json's maxDequeueCount is {HOST_MAX_DEQUEUE} but UDO_QUEUE__MAX_DEQUEUE is "
+            f"{udo_.settings.queue.max_dequeue}: the runtime and udo must agree on when a "
+            "message is poison"
+        )
     if udo_.queue_names[SMALL] != SMALL_QUEUE:
         raise ConfigError(
             f"the queue trigger listens to {SMALL_QUEUE!r} but UDO_QUEUE__SMALL is "
@@ -399,9 +429,12 @@ def process_pushed(msg: func.QueueMessage) -> str:
     )
     with _work_lock:
         worker, queue = push_worker(udo_)
-        with queue.delivery(receipt) as delivery:
-            run_id = worker.process(SMALL, message)
-        worker.sweep_poison(SMALL)  # runs whose message the runtime itself moved to poison
+        try:
+            with queue.delivery(receipt) as delivery:
+                run_id = worker.process(SMALL, message)
+            worker.sweep_poison(SMALL)  # runs whose message the runtime moved to poison
+        finally:
+            _flush_events(udo_)
     if not delivery.acknowledged:
         run = udo_.metadata.get_run(run_id)
         raise RedeliveryRequested(

@@ -61,7 +61,7 @@ def test_an_event_for_a_run_names_its_dataset_and_batch(
     seen: list[RunEvent] = []
     udo_app.notifier.subscribe(seen.append)
     client = build_api(udo_app).test_client()
-    response = client.post("/api/runs/events", json=_filled("large", run_id=run.id))
+    response = client.post("/api/runs/events", json=_filled("small", run_id=run.id))
     assert response.status_code == 202, response.get_json()
     [event] = [e for e in seen if e.type == "pipeline.completed"]
     assert (event.run_id, event.dataset, event.batch_id) == (run.id, "ecommerce", "b1")
@@ -76,7 +76,11 @@ def test_bad_events_are_refused(udo_app: App, build_api: Callable[..., Flask]) -
     other = client.post("/api/runs/events", json=_filled("small", run_id=run.id, batch_id="b2"))
     assert other.status_code == 409
     assert "not 'b2'" in other.get_json()["error"]["message"]
+    wrong_route = client.post("/api/runs/events", json=_filled("large", run_id=run.id))
+    assert wrong_route.status_code == 409
+    assert "route 'small'" in wrong_route.get_json()["error"]["message"]
     for broken in (
+        {**_filled("small"), "at": "2026-11-29T10:00:00"},  # no offset: whose 10:00?
         {**_filled("small"), "source": "someone"},
         {**_filled("small"), "route": "medium"},
         {**_filled("small"), "dataset": "../etc"},

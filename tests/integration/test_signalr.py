@@ -253,8 +253,9 @@ def test_negotiate_redirects_to_signalr_with_a_token_the_service_accepts(
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(follow, timeout=10) as r:
         assert r.status == 200 and json.loads(r.read())["connectionId"]
     assert standin.problems == []
-    bad = client.post("/api/negotiate?negotiateVersion=x")
-    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_request"
+    for version in ("x", "-1", "²", "1.0"):  # "²".isdigit() is True in Python
+        bad = client.post("/api/negotiate", query_string={"negotiateVersion": version})
+        assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_request"
     # the token lifetime follows the settings
     short = bootstrap(
         Settings(

@@ -162,3 +162,16 @@ def sample_event() -> RunEvent:
         at=datetime(2025, 1, 1, tzinfo=UTC),
         message="Cleaning complete",
     )
+
+
+@pytest.mark.parametrize(
+    "part", ["ClientEndpoint=https://gw.example.com", "ServerEndpoint=https://x"]
+)
+def test_endpoints_udo_cannot_honour_are_refused(part: str) -> None:
+    from udo.adapters.azure.signalr import SignalRConnection
+    from udo.errors import ConfigError
+
+    text = f"Endpoint=https://udo.service.signalr.net;AccessKey=k3y-value;{part};Version=1.0;"
+    with pytest.raises(ConfigError, match=part.split("=")[0]) as info:
+        SignalRConnection.parse(text)
+    assert "k3y-value" not in str(info.value)

@@ -151,7 +151,7 @@ def negotiate() -> dict[str, str]:
             "run events are not served through SignalR here: use GET /api/events",
         )
     version = request.args.get("negotiateVersion")
-    if version is not None and not version.isdigit():
+    if version is not None and not (version.isascii() and version.isdigit()):
         raise ApiError(
             400,
             "bad_request",

@@ -7,10 +7,9 @@ accept a trailing newline).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from udo.domain.run import RunStatus
 
@@ -77,7 +76,7 @@ class PipelineEventRequest(_Body):
     pipeline: str = Field(min_length=1, max_length=260)
     pipeline_run_id: str = Field(min_length=1, max_length=100)
     trigger: str = Field("", max_length=260)
-    at: datetime
+    at: AwareDatetime
 
 
 class RunsQuery(BaseModel):

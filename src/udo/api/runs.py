@@ -100,6 +100,10 @@ def pipeline_event() -> ResponseReturnValue:
         ):
             if given and given != own:
                 raise ApiError(409, "conflict", f"run {run.id} is of {name} {own!r}, not {given!r}")
+        if body.route != run.route:
+            raise ApiError(
+                409, "conflict", f"run {run.id} is on route {run.route!r}, not {body.route!r}"
+            )
         dataset, batch_id = run.dataset, run.batch_id
     marts = [m for m in body.marts.split(",") if m]
     event = RunEvent(

@@ -109,6 +109,16 @@ class SignalRConnection:
                 f"{SETTING} has no AccessKey{how}: use a key-based connection string "
                 "(Keys blade of the SignalR resource)"
             )
+        for unsupported, name in (
+            ("clientendpoint", "ClientEndpoint"),
+            ("serverendpoint", "ServerEndpoint"),
+        ):
+            if unsupported in parts:  # browsers / the server would be sent to Endpoint
+                raise ConfigError(
+                    f"{SETTING}: {name} "
+                    "(private endpoints, Application Gateway) is not supported by udo yet: "
+                    "use a connection string with Endpoint and AccessKey only"
+                )
         url = urlsplit(endpoint)
         host = url.hostname
         if url.scheme not in ("http", "https") or not host:

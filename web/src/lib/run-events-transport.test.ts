@@ -22,13 +22,19 @@ function configResponse(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
-/** A stream whose transport comes from a fake /api/config answer. */
-function streamAsking(kind: EventsKind | Error): { stream: RunEventStream; asked: () => number } {
+type Answer = EventsKind | Error | Promise<EventsKind>;
+
+/**
+ * A stream whose transport comes from fake /api/config answers: one per request, in
+ * order, the last one repeated (an Error is a failed request).
+ */
+function streamAsking(...answers: Answer[]): { stream: RunEventStream; asked: () => number } {
   let asked = 0;
   const stream = new RunEventStream({
     resolveKind: () => {
+      const answer = answers[Math.min(asked, answers.length - 1)];
       asked += 1;
-      return kind instanceof Error ? Promise.reject(kind) : Promise.resolve(kind);
+      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
     },
   });
   return { stream, asked: () => asked };
@@ -82,6 +88,7 @@ describe('RunEventStream transport choice', () => {
     expect(hub.url).toBe('/api'); // the client posts to /api/negotiate
     expect(hub.automaticReconnect).toBe(true);
     expect(hub.options.accessTokenFactory?.()).toBe('api-token'); // negotiate is behind the token
+    expect(hub.options.withCredentials).toBe(false); // no cookies: CORS without credentials
     await vi.waitFor(() => expect(hub.started).toBe(true));
     hub.accept();
     await vi.waitFor(() => expect(stream.getStatus()).toBe('open'));
@@ -104,7 +111,7 @@ describe('RunEventStream transport choice', () => {
     stream.close();
   });
 
-  it('falls back to SSE when /api/config cannot be read, and asks again on reconnection', async () => {
+  it('falls back to SSE when /api/config cannot be read, and reopens SSE while it asks again', async () => {
     vi.useFakeTimers();
     const { stream, asked } = streamAsking(new Error('401'));
     stream.subscribe(() => {});
@@ -112,9 +119,152 @@ describe('RunEventStream transport choice', () => {
     expect(stream.getKind()).toBeNull();
     FakeEventSource.latest().fail(true); // refused, e.g. no token yet
     await vi.advanceTimersByTimeAsync(1000);
-    expect(asked()).toBe(2);
+    expect(asked()).toBe(2); // the config retry; reopening the stream does not ask on top
     expect(FakeEventSource.instances).toHaveLength(2);
     stream.close();
+  });
+
+  it('keeps asking /api/config with a back-off while on SSE, and moves to the hub when it says signalr', async () => {
+    vi.useFakeTimers();
+    const { stream, asked } = streamAsking(new Error('502'), new Error('502'), 'signalr');
+    const seen: RunEvent[] = [];
+    const resync = vi.fn();
+    stream.subscribe((e) => seen.push(e));
+    stream.onResync(resync);
+    await vi.advanceTimersByTimeAsync(0);
+    const source = FakeEventSource.latest();
+    source.open(); // a healthy stream: it never closes, so no reconnection would ask again
+    expect(stream.getStatus()).toBe('open');
+    expect(stream.getKind()).toBeNull();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(asked()).toBe(1);
+    await vi.advanceTimersByTimeAsync(1); // 1 s
+    expect(asked()).toBe(2);
+    expect(source.readyState).toBe(FakeEventSource.OPEN); // still failing: SSE goes on
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(asked()).toBe(2);
+    await vi.advanceTimersByTimeAsync(1); // 2 s more
+    expect(asked()).toBe(3);
+    expect(source.readyState).toBe(FakeEventSource.CLOSED);
+    expect(stream.getKind()).toBe('signalr');
+    await vi.waitFor(() => expect(FakeHubConnection.latest().started).toBe(true));
+    FakeHubConnection.latest().accept();
+    await vi.waitFor(() => expect(stream.getStatus()).toBe('open'));
+    expect(resync).toHaveBeenCalledTimes(1); // events sent during the switch are refetched
+    FakeHubConnection.latest().emit('runEvent', succeeded);
+    expect(seen).toEqual([{ id: undefined, ...succeeded }]);
+    expect(vi.getTimerCount()).toBe(0); // answered: no more asking
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(asked()).toBe(3);
+    expect([FakeEventSource.instances.length, FakeHubConnection.instances.length]).toEqual([1, 1]);
+    stream.close();
+  });
+
+  it('keeps the EventSource when the late answer is sse', async () => {
+    vi.useFakeTimers();
+    const { stream, asked } = streamAsking(new Error('timeout'), 'sse');
+    stream.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    FakeEventSource.latest().open();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(asked()).toBe(2);
+    expect(stream.getKind()).toBe('sse');
+    expect(FakeEventSource.instances).toHaveLength(1);
+    expect(FakeEventSource.latest().readyState).toBe(FakeEventSource.OPEN);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(FakeHubConnection.instances).toHaveLength(0);
+    stream.close();
+  });
+
+  it('caps the config back-off at 30 s, and stopping the stream cancels the retries', async () => {
+    vi.useFakeTimers();
+    const { stream, asked } = streamAsking(new Error('502'));
+    const off = stream.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    FakeEventSource.latest().open();
+    await vi.advanceTimersByTimeAsync(1000 + 2000 + 4000 + 8000 + 16000 + 30000); // then 30 s, not 32 s
+    expect(asked()).toBe(7);
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(asked()).toBe(7);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(asked()).toBe(8);
+    off();
+    expect(stream.getStatus()).toBe('idle');
+    expect(FakeEventSource.latest().readyState).toBe(FakeEventSource.CLOSED);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(asked()).toBe(8);
+    expect([FakeEventSource.instances.length, FakeHubConnection.instances.length]).toEqual([1, 0]);
+  });
+
+  it('ignores an answer that arrives after the stream stopped', async () => {
+    vi.useFakeTimers();
+    let answer: (kind: EventsKind) => void = () => {};
+    const late = new Promise<EventsKind>((resolve) => (answer = resolve));
+    const { stream, asked } = streamAsking(new Error('502'), late);
+    const off = stream.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(asked()).toBe(2); // in flight
+    off();
+    answer('signalr');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(stream.getKind()).toBeNull();
+    expect(FakeHubConnection.instances).toHaveLength(0);
+    expect(stream.getStatus()).toBe('idle');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('asks /api/config at once again when the token changes during the retries', async () => {
+    vi.useFakeTimers();
+    const { stream, asked } = streamAsking(new Error('401'), 'signalr');
+    stream.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(asked()).toBe(1);
+    setToken('now-allowed');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(asked()).toBe(2);
+    expect(FakeEventSource.latest().readyState).toBe(FakeEventSource.CLOSED);
+    await vi.waitFor(() => expect(FakeHubConnection.instances).toHaveLength(1));
+    expect(FakeHubConnection.latest().options.accessTokenFactory?.()).toBe('now-allowed');
+    expect(vi.getTimerCount()).toBe(0); // the old retry is gone
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(asked()).toBe(2);
+    stream.close();
+  });
+
+  it('delivers pipeline.completed the same way over SSE and SignalR, and drops unknown types on both', async () => {
+    const pipeline = {
+      type: 'pipeline.completed',
+      run_id: '', // a scheduled pipeline run
+      dataset: 'shop',
+      batch_id: '',
+      at: '2025-01-01T11:00:00Z',
+      message: 'Data Factory udo-small finished: Gold loaded',
+      data: { pipeline: 'udo-small', marts: ['sales'] },
+    };
+    const unknown = { ...pipeline, type: 'run.teleported' };
+
+    const overSse: RunEvent[] = [];
+    const sse = streamAsking('sse').stream;
+    sse.subscribe((e) => overSse.push(e));
+    await vi.waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    FakeEventSource.latest().open();
+    FakeEventSource.latest().emit('pipeline.completed', pipeline, 7);
+    FakeEventSource.latest().emit('run.teleported', unknown, 8);
+    FakeEventSource.latest().emit('message', unknown, 9); // an unnamed event is no way around it
+    sse.close();
+
+    const overHub: RunEvent[] = [];
+    const signalr = streamAsking('signalr').stream;
+    signalr.subscribe((e) => overHub.push(e));
+    await vi.waitFor(() => expect(FakeHubConnection.latest().started).toBe(true));
+    FakeHubConnection.latest().accept();
+    FakeHubConnection.latest().emit('runEvent', pipeline);
+    FakeHubConnection.latest().emit('runEvent', unknown);
+    signalr.close();
+
+    expect(overSse).toEqual([{ id: '7', ...pipeline }]);
+    expect(overHub).toEqual([{ id: undefined, ...pipeline }]);
   });
 
   it('asks listeners to resynchronise after a SignalR reconnection (no replay there)', async () => {

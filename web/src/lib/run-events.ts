@@ -13,8 +13,14 @@
  *   /api/negotiate with the bearer token and is redirected to Azure SignalR Service);
  *   events arrive as `runEvent`. SignalR cannot replay, so every reconnection asks
  *   listeners to resynchronise.
- * When /api/config cannot be read, the stream falls back to SSE and asks again on the
- * next reconnection.
+ * When /api/config cannot be read, the stream falls back to SSE and keeps asking with a
+ * back-off (1 s, 2 s, 4 s... at most 30 s) until it gets an answer: a healthy EventSource
+ * never closes, so waiting for a reconnection could wait forever, and in Azure mode the
+ * run events only go through SignalR. An answer of "signalr" closes the EventSource and
+ * opens the hub.
+ *
+ * Both transports deliver the same events: the types in RUN_EVENT_TYPES, anything else is
+ * dropped (SSE listens to these names only, so SignalR keeps to them too).
  */
 import { useEffect, useRef, useSyncExternalStore } from 'react';
 
@@ -30,9 +36,18 @@ export const RUN_EVENT_TYPES = [
   'run.succeeded',
   'run.failed',
   'run.dead_lettered',
+  /** Data Factory finished loading Gold; `run_id` is '' for a scheduled pipeline run. */
+  'pipeline.completed',
 ] as const;
 
 export type RunEventType = (typeof RUN_EVENT_TYPES)[number];
+
+const KNOWN_TYPES: ReadonlySet<string> = new Set(RUN_EVENT_TYPES);
+
+/** How long to wait before the `attempt`-th retry (from 0): 1 s, 2 s, 4 s... at most 30 s. */
+export function backoff(attempt: number): number {
+  return Math.min(30_000, 1000 * 2 ** attempt);
+}
 
 export type RunEvent = {
   /** The SSE id (increasing), when the server sent one. */
@@ -50,14 +65,16 @@ export type StreamStatus = 'idle' | 'connecting' | 'open' | 'reconnecting';
 
 type Listener = (event: RunEvent) => void;
 
-/** A RunEvent from its JSON object (SignalR) or null when it is not one. */
+/** A RunEvent from its JSON object (SignalR) or null when it is not one of a known type. */
 export function toRunEvent(data: unknown, type = '', id?: string): RunEvent | null {
   if (!data || typeof data !== 'object') return null;
   const e = data as Partial<RunEvent>;
   if (typeof e.run_id !== 'string') return null;
+  const eventType: unknown = e.type ?? type;
+  if (typeof eventType !== 'string' || !KNOWN_TYPES.has(eventType)) return null;
   return {
     id: id || undefined,
-    type: (e.type ?? type) as RunEventType,
+    type: eventType as RunEventType,
     run_id: e.run_id,
     dataset: e.dataset ?? '',
     batch_id: e.batch_id ?? '',
@@ -89,7 +106,10 @@ export type RunEventStreamOptions = {
   path?: string;
   /** The SignalR hub URL (the client posts to `<hubPath>/negotiate`). */
   hubPath?: string;
-  /** A fixed transport; otherwise asked with `resolveKind` at each connection until known. */
+  /**
+   * A fixed transport; otherwise asked with `resolveKind` when the stream opens, and again
+   * with a back-off while it fails (listening over SSE meanwhile).
+   */
   kind?: EventsKind;
   resolveKind?: () => Promise<EventsKind>;
   createHub?: (url: string, accessTokenFactory: () => string) => Promise<HubConnectionLike>;
@@ -107,6 +127,12 @@ export class RunEventStream {
   private status: StreamStatus = 'idle';
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private retries = 0;
+  /** Asking /api/config again while running on the SSE fallback (see `retryKind`). */
+  private askingKind = false;
+  private kindTimer: ReturnType<typeof setTimeout> | null = null;
+  private kindRetries = 0;
+  /** Bumped to drop the retries, and the answer of a request still in flight. */
+  private kindLoop = 0;
   private wasOpen = false;
   private lastEventId: string | null = null;
   private unsubscribeToken: (() => void) | null = null;
@@ -168,6 +194,10 @@ export class RunEventStream {
       this.openKind(this.kind, generation);
       return;
     }
+    if (this.askingKind) {
+      this.openKind('sse', generation); // still unknown: the retries go on meanwhile
+      return;
+    }
     this.connecting = true;
     this.resolveKind().then(
       (kind) => {
@@ -177,9 +207,49 @@ export class RunEventStream {
       },
       () => {
         if (generation !== this.generation) return;
-        this.openKind('sse', generation); // ask again at the next connection
+        this.openKind('sse', generation);
+        this.retryKind();
       },
     );
+  }
+
+  /**
+   * Ask /api/config again after a back-off, and again until it answers. The SSE fallback
+   * runs meanwhile; a healthy EventSource never closes, so no reconnection would ask.
+   */
+  private retryKind(): void {
+    if (this.kindTimer || this.listeners.size === 0) return;
+    this.askingKind = true;
+    const loop = this.kindLoop;
+    this.kindTimer = setTimeout(() => {
+      this.kindTimer = null;
+      this.resolveKind().then(
+        (kind) => {
+          if (loop !== this.kindLoop) return; // closed or restarted meanwhile
+          this.stopKindRetries();
+          this.useKind(kind);
+        },
+        () => {
+          if (loop === this.kindLoop) this.retryKind();
+        },
+      );
+    }, backoff(this.kindRetries++));
+  }
+
+  private stopKindRetries(): void {
+    this.kindLoop += 1;
+    this.askingKind = false;
+    this.kindRetries = 0;
+    if (this.kindTimer) clearTimeout(this.kindTimer);
+    this.kindTimer = null;
+  }
+
+  /** The API answered at last, while listening over SSE: move to the hub if it says so. */
+  private useKind(kind: EventsKind): void {
+    this.kind = kind;
+    if (kind !== 'signalr' || this.listeners.size === 0) return; // 'sse': keep the stream
+    this.stopTransport(); // closes the EventSource (and a pending reopening)
+    this.connect();
   }
 
   private openKind(kind: EventsKind, generation: number): void {
@@ -278,17 +348,16 @@ export class RunEventStream {
     if (hub) void hub.stop().catch(() => undefined);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.stopKindRetries();
   }
 
   private scheduleRetry(): void {
     if (this.retryTimer || this.listeners.size === 0) return;
     this.setStatus('reconnecting');
-    const delay = Math.min(30_000, 1000 * 2 ** this.retries);
-    this.retries += 1;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.listeners.size > 0) this.connect();
-    }, delay);
+    }, backoff(this.retries++));
   }
 
   private restart(): void {

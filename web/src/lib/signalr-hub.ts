@@ -5,6 +5,11 @@
  * `withUrl('/api')`: the client first posts to /api/negotiate (with the bearer token from
  * Settings, if any), which redirects it to the service with a short-lived service token.
  * The service then calls the client method `runEvent` with one RunEvent per event.
+ * `withCredentials: false`: the negotiate request carries the bearer token, never cookies.
+ * The client's default (true) sends `credentials: 'include'`, which a browser refuses
+ * cross-origin (UI on another origin, `VITE_API_BASE`) unless the answer says
+ * `Access-Control-Allow-Credentials: true`, and the API never does. No cookie is needed
+ * either: Azure SignalR Service holds the connection itself, so there is no sticky session.
  * `@microsoft/signalr` is loaded on demand, so a UI listening over SSE never downloads it.
  */
 import type { HubConnection } from '@microsoft/signalr';
@@ -25,7 +30,7 @@ export async function createHubConnection(
 ): Promise<HubConnectionLike> {
   const signalr = await import('@microsoft/signalr');
   return new signalr.HubConnectionBuilder()
-    .withUrl(url, { accessTokenFactory })
+    .withUrl(url, { accessTokenFactory, withCredentials: false })
     .withAutomaticReconnect()
     .configureLogging(signalr.LogLevel.Warning)
     .build();

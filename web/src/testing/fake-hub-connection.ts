@@ -4,7 +4,7 @@
  *   vi.mock('@microsoft/signalr', async () => (await import('@/testing/fake-hub-connection')).fakeSignalR)
  */
 type Callback = (...args: unknown[]) => void;
-type HttpOptions = { accessTokenFactory?: () => string | Promise<string> };
+type HttpOptions = { accessTokenFactory?: () => string | Promise<string>; withCredentials?: boolean };
 
 export class FakeHubConnection {
   static instances: FakeHubConnection[] = [];

@@ -6,9 +6,10 @@ import { resetRunEventStream } from '@/lib/run-events';
 import { setToken } from '@/lib/token';
 import { FakeEventSource } from '@/testing/fake-event-source';
 import { FakeHubConnection } from '@/testing/fake-hub-connection';
-import { renderWithProviders, testQueryClient } from '@/testing/test-utils';
+import { jsonResponse, renderWithProviders, testQueryClient } from '@/testing/test-utils';
 
 import type { Run } from '../types';
+import { useRun } from './get-run';
 import { applyEvent, useLiveRuns } from './use-live-runs';
 
 vi.mock('@microsoft/signalr', async () => (await import('@/testing/fake-hub-connection')).fakeSignalR);
@@ -159,6 +160,105 @@ describe('useLiveRuns over SignalR', () => {
     act(() => source.emit('run.succeeded', event('run.succeeded', { message: 'Cleaning complete' }), 1));
     expect((await screen.findByTestId('toast')).textContent).toContain('Cleaning complete');
     expect(FakeHubConnection.instances).toHaveLength(0);
+  });
+});
+
+/** The live runs and a run page open on r1: its detail is an active query. */
+function LiveWithRun() {
+  useLiveRuns();
+  const { data } = useRun('r1');
+  return <p>{data ? `run ${data.id}` : 'loading'}</p>;
+}
+
+function pipelineCompleted(runId: string) {
+  return event('pipeline.completed', {
+    run_id: runId,
+    batch_id: runId ? 'b7' : '',
+    at: '2025-01-01T11:00:00Z',
+    message: 'Data Factory udo-small finished: Gold loaded (sales)',
+    data: { pipeline: 'udo-small', trigger: runId ? 'manual' : 'schedule', marts: ['sales'] },
+  });
+}
+
+type Transport = 'sse' | 'signalr';
+
+/**
+ * Render LiveWithRun over `transport` with a cached run list; `send` pushes a server event,
+ * `detailFetches` counts GET /api/runs/r1 and `otherFetches` any other runs request.
+ */
+async function liveOver(transport: Transport) {
+  const queryClient = testQueryClient();
+  queryClient.setQueryData(queryKeys.runList({}), [run]);
+  let detailFetches = 0;
+  const other: string[] = [];
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (url: string) => {
+      if (url === '/api/config') return jsonResponse({ cloud: 'azure', events: transport });
+      if (url === '/api/runs/r1') {
+        detailFetches += 1;
+        return jsonResponse({ ...run, transitions: [], stage_seconds: {}, ledger: null });
+      }
+      other.push(url);
+      return jsonResponse({}, 404);
+    }),
+  );
+  renderWithProviders(<LiveWithRun />, { queryClient });
+  await screen.findByText('run r1');
+  let send: (e: unknown) => void;
+  if (transport === 'sse') {
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    const source = FakeEventSource.latest();
+    act(() => source.open());
+    send = (e) => source.emit((e as { type: string }).type, e, 20);
+  } else {
+    await waitFor(() => expect(FakeHubConnection.instances).toHaveLength(1));
+    const hub = FakeHubConnection.latest();
+    await waitFor(() => expect(hub.started).toBe(true));
+    act(() => hub.accept());
+    send = (e) => hub.emit('runEvent', e);
+  }
+  return { queryClient, send: (e: unknown) => act(() => send(e)), detailFetches: () => detailFetches, otherFetches: () => other };
+}
+
+describe.each<Transport>(['sse', 'signalr'])('useLiveRuns and pipeline.completed over %s', (transport) => {
+  beforeEach(() => {
+    FakeEventSource.reset();
+    FakeHubConnection.reset();
+    vi.stubGlobal('EventSource', FakeEventSource);
+    resetRunEventStream(); // the transport comes from GET /api/config
+  });
+  afterEach(() => {
+    resetRunEventStream();
+    vi.unstubAllGlobals();
+  });
+
+  it("refetches the named run's detail, leaves the lists alone and shows no toast", async () => {
+    const live = await liveOver(transport);
+    expect(live.detailFetches()).toBe(1);
+    const list = live.queryClient.getQueryData<Run[]>(queryKeys.runList({}));
+    live.send(pipelineCompleted('r1'));
+    await waitFor(() => expect(live.detailFetches()).toBe(2)); // its history has a new entry
+    expect(live.queryClient.getQueryData(queryKeys.runList({}))).toBe(list); // not patched: same status
+    expect(live.queryClient.getQueryState(queryKeys.runList({}))?.isInvalidated).toBe(false);
+    expect(live.otherFetches()).toEqual([]);
+    expect(screen.queryByTestId('toast')).toBeNull(); // never "Cleaning complete"
+  });
+
+  it('touches no runs query for a scheduled pipeline run (empty run_id)', async () => {
+    const live = await liveOver(transport);
+    const list = live.queryClient.getQueryData<Run[]>(queryKeys.runList({}));
+    live.send(pipelineCompleted(''));
+    expect(live.queryClient.getQueryData(queryKeys.runList({}))).toBe(list);
+    expect(live.queryClient.getQueryState(queryKeys.runList({}))?.isInvalidated).toBe(false);
+    expect(live.queryClient.getQueryState(queryKeys.run('r1'))?.isInvalidated).toBe(false);
+    expect(live.queryClient.getQueryData(queryKeys.run(''))).toBeUndefined();
+    expect(screen.queryByTestId('toast')).toBeNull();
+    live.send(event('run.stage', { data: { stage: 'silver orders' } })); // the stream goes on
+    const [patched] = live.queryClient.getQueryData<Run[]>(queryKeys.runList({})) ?? [];
+    expect([patched.stage, patched.updated_at]).toEqual(['silver orders', '2025-01-01T10:00:05Z']);
+    await waitFor(() => expect(live.detailFetches()).toBe(2)); // by the run.stage, not the pipeline
+    expect(live.otherFetches()).toEqual([]);
   });
 });
 

@@ -2,6 +2,9 @@
  * Keeps every runs query current from the event stream (GET /api/events): a known run is
  * patched in place, an unknown one makes the lists refetch once, the run's detail is
  * refetched. `run.succeeded` shows the "Cleaning complete" toast; failures show too.
+ * `pipeline.completed` (Data Factory loaded Gold) changes no run's status: it only
+ * refetches the detail of the run it names (its history has a new entry); a scheduled
+ * pipeline run names none (`run_id` ''), and touches no runs query at all.
  */
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router';
@@ -91,6 +94,10 @@ export function useLiveRuns(): void {
   const toast = useToast();
   useRunEvents(
     (event) => {
+      if (event.type === 'pipeline.completed') {
+        if (event.run_id) void queryClient.invalidateQueries({ queryKey: queryKeys.run(event.run_id) });
+        return;
+      }
       if (!patchRunLists(queryClient, event)) {
         void queryClient.invalidateQueries({ queryKey: queryKeys.runLists });
       }

@@ -6,7 +6,15 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from udo.domain.run import CleanMessage, Route, Run, RunStatus, idempotency_key, now
+from udo.domain.run import (
+    CleanMessage,
+    Route,
+    Run,
+    RunStatus,
+    StaleRun,
+    idempotency_key,
+    now,
+)
 from udo.orchestration.router import RoutingDecision, route_batch
 from udo.pipeline.bronze import BronzeStore
 from udo.pipeline.clean import rules_for
@@ -143,12 +151,16 @@ class RunService:
             # into the same (reused) run; the reason is in its history and the log
             log.warning("run %s stays queued for the next trigger: %s", run.id, exc)
             queued = self.metadata.get_run(run.id)
-            if queued.status == RunStatus.QUEUED:  # unless a drain took it meanwhile
+            try:  # only while it is still queued: a drain may have taken it meanwhile
                 queued = self.metadata.transition(
                     run.id,
                     RunStatus.QUEUED,
+                    stage=queued.stage,
                     detail=f"not started now ({exc}); the next trigger drains {queue_name}",
+                    only_from=(RunStatus.QUEUED, queued.stage),
                 )
+            except StaleRun:
+                queued = self.metadata.get_run(run.id)
         return CleanRequest(queued, decision, reused=False)
 
     def queue_status(self) -> dict[str, dict[str, int]]:

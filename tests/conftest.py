@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+
+from skipping import unavailable
 
 # CI explores the same examples on every run (a fixed seed per test), so a landing is
 # decided by the code, not by the draw; developers' runs keep exploring new examples.
@@ -41,9 +43,7 @@ def require_service(name: str, url: str, probe: Callable[[], None]) -> None:
         return
     env = f"UDO_TEST_{name.upper()}_URL"
     message = f"{name} is not reachable at {url} ({problem}); start it or set {env}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message}. CI=true: a skipped integration test hides a broken feature")
-    pytest.skip(message)
+    unavailable(message)
 
 
 def _probe_destination(factory: Callable[[], object]) -> Callable[[], None]:
@@ -202,8 +202,25 @@ def azurite_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurit
 def azurite(azurite_process: Azurite | None) -> Azurite:
     """A running Azurite (skips, or fails under CI=true, when it cannot start)."""
     if azurite_process is None:
-        message = f"Azurite is not available ({'; '.join(_azurite_problem)})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}. CI=true: a skipped integration test hides a broken feature")
-        pytest.skip(message)
+        unavailable(f"Azurite is not available ({'; '.join(_azurite_problem)})")
     return azurite_process
+
+
+# --- the API: Flask apps built in a test are shut down after it ----------------------------
+
+
+@pytest.fixture
+def build_api() -> Iterator[Callable[..., Any]]:
+    """`create_app` that shuts every app it built down at the end of the test."""
+    from udo.api.app import create_app, shutdown
+
+    built: list[Any] = []
+
+    def build(udo: Any, **kwargs: Any) -> Any:
+        flask_app = create_app(udo, **kwargs)
+        built.append(flask_app)
+        return flask_app
+
+    yield build
+    for flask_app in built:
+        shutdown(flask_app, wait=True)

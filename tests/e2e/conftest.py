@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from udo.api.app import create_app, shutdown
 from udo.api.options import ApiOptions
 from udo.bootstrap import App, bootstrap
 from udo.config import Settings
@@ -50,21 +49,6 @@ def make_udo() -> Callable[..., App]:
 def udo_app(tmp_path: Path) -> App:
     """A fresh App with its own lake, queues and runs."""
     return _make_udo(tmp_path / "data")
-
-
-@pytest.fixture
-def build_api() -> Iterator[Callable[..., Flask]]:
-    """`create_app` that shuts every app it built down at the end of the test."""
-    built: list[Flask] = []
-
-    def build(udo: App, **kwargs: Any) -> Flask:
-        flask_app = create_app(udo, **kwargs)
-        built.append(flask_app)
-        return flask_app
-
-    yield build
-    for flask_app in built:
-        shutdown(flask_app, wait=True)
 
 
 @pytest.fixture

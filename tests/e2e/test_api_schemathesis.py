@@ -133,13 +133,19 @@ def test_the_live_document_is_served(live: dict[str, str], api_schema: Any) -> N
     assert labels == set(_operations())
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize("label", _operations())
+@pytest.mark.parametrize(
+    ("label", "mode"),
+    [
+        (label, mode)
+        for label in _operations()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        # health has no parameters, no body and needs no token: nothing to make invalid
+        if not (mode == GenerationMode.NEGATIVE and label == "GET /api/health")
+    ],
+)
 def test_generated_requests(
     label: str, mode: GenerationMode, api_schema: Any, live: dict[str, str]
 ) -> None:
-    if mode == GenerationMode.NEGATIVE and label == "GET /api/health":
-        pytest.skip("no parameters, no body, no token: nothing to make invalid")
     operation = api_schema.find_operation_by_label(label)
     assert operation is not None, label
     _run(operation, live["url"], generation_mode=mode)

@@ -13,7 +13,6 @@ host.json, or a double poisoning, fails here.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import uuid
@@ -27,6 +26,7 @@ import pytest
 from azure.functions.queue import QueueMessage
 from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
 
+from function_host import FUNCTIONS, load_function_app
 from udo.bootstrap import App
 from udo.domain.run import CleanMessage, RunStatus
 from udo.generate.dirt import DirtProfile
@@ -42,21 +42,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.services
 
-FUNCTIONS = Path(__file__).resolve().parents[2] / "cloud/azure/functions"
 HOST = json.loads((FUNCTIONS / "host.json").read_text(encoding="utf-8"))
 QUEUES = HOST["extensions"]["queues"]
-_loaded = iter(range(1_000_000))
-
-
-def load_function_app() -> ModuleType:
-    """Import function_app.py afresh, as the Functions host does."""
-    name = f"udo_function_app_azurite_{next(_loaded)}"
-    spec = importlib.util.spec_from_file_location(name, FUNCTIONS / "function_app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class Host:

@@ -25,7 +25,6 @@ from pydantic import SecretStr
 
 from standins.signalr import ACCESS_KEY, SignalRStandIn
 from udo.adapters.azure.signalr import TARGET, AzureSignalRNotifier, SignalRConnection
-from udo.api.app import create_app, shutdown
 from udo.api.options import ApiOptions
 from udo.bootstrap import App, bootstrap
 from udo.config import Settings
@@ -216,21 +215,6 @@ def test_a_run_broadcasts_cleaning_complete_and_never_fails_on_signalr(
 
 
 # ---------------------------------------------------------------------------- API
-@pytest.fixture
-def build_api() -> Iterator[Callable[..., Flask]]:
-    """`create_app` that shuts every app it built down at the end of the test."""
-    built: list[Flask] = []
-
-    def build(udo: App, **kwargs: Any) -> Flask:
-        flask_app = create_app(udo, **kwargs)
-        built.append(flask_app)
-        return flask_app
-
-    yield build
-    for flask_app in built:
-        shutdown(flask_app, wait=True)
-
-
 def test_negotiate_redirects_to_signalr_with_a_token_the_service_accepts(
     tmp_path: Path, standin: SignalRStandIn, build_api: Callable[..., Flask]
 ) -> None:

@@ -9,7 +9,6 @@ runtime would delete a queue-triggered message after a normal return, the test d
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ import pytest
 from azure.functions.queue import QueueMessage
 
 import udo
+from function_host import FUNCTIONS, load_function_app
 from udo.bootstrap import App
 from udo.domain.run import CleanMessage, RunStatus
 from udo.generate.dirt import DirtProfile
@@ -34,21 +34,7 @@ from udo.pipeline.engines.base import TableJob, TableResult
 from udo.pipeline.engines.polars import PolarsEngine
 from udo.ports.queue import poison_name
 
-ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = ROOT / "cloud/azure/functions"
 THRESHOLD = 2500  # a 40-row ecommerce batch has ~2,100 records (small), a 300-row ~2,900
-_loaded = iter(range(1_000_000))
-
-
-def load_function_app() -> ModuleType:
-    """Import function_app.py afresh, as the Functions host does (a new FunctionApp)."""
-    name = f"udo_function_app_{next(_loaded)}"
-    spec = importlib.util.spec_from_file_location(name, FUNCTIONS / "function_app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class Functions:

@@ -280,6 +280,11 @@ class Settings(BaseSettings):
     notifier: NotifierSettings = Field(default_factory=NotifierSettings)
     orchestrator: OrchestratorSettings = Field(default_factory=OrchestratorSettings)
     azure: AzureSettings = Field(default_factory=AzureSettings)
+    databricks_runtime: str | None = Field(
+        None,
+        validation_alias="DATABRICKS_RUNTIME_VERSION",
+        description="set by Databricks on its clusters (read, never configured)",
+    )
 
     @model_validator(mode="after")
     def _apply_profile(self) -> Settings:

@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from udo.bootstrap import App
+    from udo.config import Settings
 
 log = logging.getLogger("udo.databricks_job")
 
@@ -79,7 +79,7 @@ def use_cluster_spark(app: App) -> bool:
     except ImportError:
         return False
     session: SparkSession | None
-    if "DATABRICKS_RUNTIME_VERSION" in os.environ:
+    if app.settings.databricks_runtime is not None:
         session = SparkSession.builder.getOrCreate()
     else:
         session = SparkSession.getActiveSession()
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None, *, reraise: bool = False) -> int:
     args = parse_args(argv)
     try:
         settings = Settings()
-        _check_cloud(settings.cloud)
+        _check_cloud(settings)
         job = _job(args, settings.queue.large)
         app = bootstrap(settings)
     except UdoError as exc:
@@ -138,11 +138,11 @@ def main(argv: list[str] | None = None, *, reraise: bool = False) -> int:
     return 0
 
 
-def _check_cloud(cloud: str) -> None:
+def _check_cloud(settings: Settings) -> None:
     """On Databricks, refuse anything but the Azure profile (see the module docstring)."""
     from udo.errors import ConfigError
 
-    runtime = os.environ.get("DATABRICKS_RUNTIME_VERSION")
+    runtime, cloud = settings.databricks_runtime, settings.cloud
     if runtime is not None and cloud != "azure":
         raise ConfigError(
             f"udo_job.py runs on Databricks (Runtime {runtime or '?'}) with UDO_CLOUD="

@@ -13,6 +13,7 @@ where they have one, a bulk path; this class does the rest the same way everywhe
 from __future__ import annotations
 
 import uuid
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -67,17 +68,17 @@ class SQLDestination(Destination):
         self._stream_error: BaseException | None = None
 
     # -- hooks for adapters ---------------------------------------------------------------
+    @abstractmethod
     def _connect(self) -> Any:
         """Open a DB-API connection in autocommit mode (transactions are explicit)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _classify(self, exc: BaseException) -> ErrorKind | None:
         """Whether a driver exception means unavailable, another error, or is not ours."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _describe(self, name: str) -> TableInfo | None:
         """The table's columns and key, or None if it does not exist."""
-        raise NotImplementedError
 
     def _bulk_load(self, target: str, columns: list[str], reader: pa.RecordBatchReader) -> int:
         """Insert every row of `reader` into `target` by the bulk path; returns rows."""

@@ -8,6 +8,7 @@ it cannot store (`canonical`), e.g. a time zone where the database has none.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -20,7 +21,7 @@ Where = Sequence[tuple[str, bool]]
 """Equality conditions: (column, is_null). ``is_null`` columns take no parameter."""
 
 
-class Dialect:
+class Dialect(ABC):
     """SQL text for one dialect; subclasses override what differs."""
 
     name: ClassVar[str] = "sql"
@@ -63,13 +64,13 @@ class Dialect:
         return ", ".join(self.quote(n) for n in names)
 
     # -- types ----------------------------------------------------------------------------
+    @abstractmethod
     def column_type(self, t: pa.DataType, *, key: bool) -> str:
         """The column type storing Arrow type `t` exactly (`key`: part of the key)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def arrow_type(self, declared: str) -> pa.DataType | None:
         """The Arrow type a declared column type maps back to; None if not one of ours."""
-        raise NotImplementedError
 
     def canonical(self, t: pa.DataType) -> pa.DataType:
         """What is left of `t` once stored: types equal here are the same column type."""
@@ -133,9 +134,9 @@ class Dialect:
         """DELETE rows matching the conditions (all rows without)."""
         return f"DELETE FROM {self.table(name)}{self.where(conditions)}"
 
+    @abstractmethod
     def upsert(self, name: str, stage: str, columns: Sequence[str], key: Sequence[str]) -> str:
         """Merge the staging table into the table by key (update matches, insert others)."""
-        raise NotImplementedError
 
     def key_problems(self, stage: str, key: Sequence[str]) -> str:
         """One row: (keys occurring more than once, rows with a null key part) in stage.

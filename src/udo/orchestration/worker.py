@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from udo.domain.ledger import Ledger
 from udo.domain.run import TERMINAL, CleanMessage, Route, Run, RunStatus
 from udo.errors import RunNotFound, TerminalError
 from udo.orchestration.runs import event
@@ -170,22 +171,12 @@ class Worker:
             self.queue.delete(name, message.receipt)  # a duplicate delivery: already done
             return run.id
         engine_name = self.engines[route]
-        run = self.metadata.transition(
-            run.id,
-            RunStatus.RUNNING,
-            stage="starting",
-            attempts=run.attempts + 1,
-            engine=engine_name,
-            detail=f"delivery {message.dequeue_count} on {name}",
-        )
-        self.notifier.publish(
-            event(run, "run.started", f"cleaning on {engine_name}", attempt=run.attempts)
-        )
+        run = self.begin(run, engine_name, f"delivery {message.dequeue_count} on {name}")
         heartbeat = Heartbeat(self.queue, name, message.receipt, self.visibility_timeout)
         heartbeat.start()
         try:
             ledger = self._pipeline(engine_name).clean(
-                run.dataset, run.batch_id, progress=lambda stage: self._stage(run, stage)
+                run.dataset, run.batch_id, progress=lambda stage: self.stage(run, stage)
             )
         except BaseException as exc:
             receipt = heartbeat.stop()
@@ -195,7 +186,39 @@ class Worker:
             self._failed(run, name, message, receipt, exc)
             return run.id
         receipt = heartbeat.stop()
-        done = self.metadata.transition(
+        done = self._record_success(run, ledger)
+        try:
+            self.queue.delete(name, receipt)
+        except ReceiptExpired:
+            log.warning(
+                "run %s finished after its message came back; the rerun will be a no-op", run.id
+            )
+        self._announce_success(done, ledger)
+        return run.id
+
+    def begin(self, run: Run, engine_name: str, detail: str) -> Run:
+        """Move `run` to RUNNING (stage "starting", one more attempt) and say so."""
+        started = self.metadata.transition(
+            run.id,
+            RunStatus.RUNNING,
+            stage="starting",
+            attempts=run.attempts + 1,
+            engine=engine_name,
+            detail=detail,
+        )
+        self.notifier.publish(
+            event(started, "run.started", f"cleaning on {engine_name}", attempt=started.attempts)
+        )
+        return started
+
+    def succeed(self, run: Run, ledger: Ledger) -> Run:
+        """Record `run` SUCCEEDED with its ledger and publish "Cleaning complete"."""
+        done = self._record_success(run, ledger)
+        self._announce_success(done, ledger)
+        return done
+
+    def _record_success(self, run: Run, ledger: Ledger) -> Run:
+        return self.metadata.transition(
             run.id,
             RunStatus.SUCCEEDED,
             stage="done",
@@ -203,21 +226,10 @@ class Worker:
             stage_seconds=ledger.stage_seconds,
             error=None,
         )
-        try:
-            self.queue.delete(name, receipt)
-        except ReceiptExpired:
-            log.warning(
-                "run %s finished after its message came back; the rerun will be a no-op", run.id
-            )
-        self.notifier.publish(
-            event(
-                done,
-                "run.succeeded",
-                "Cleaning complete",
-                ledger=_summary(ledger.model_dump(mode="json")),
-            )
-        )
-        return run.id
+
+    def _announce_success(self, done: Run, ledger: Ledger) -> None:
+        summary = _summary(ledger.model_dump(mode="json"))
+        self.notifier.publish(event(done, "run.succeeded", "Cleaning complete", ledger=summary))
 
     def _pipeline(self, engine_name: str) -> Pipeline:
         if engine_name not in self._engines:
@@ -227,7 +239,8 @@ class Worker:
             return self.pipeline_factory(engine)
         return Pipeline(self.storage, self.bronze, engine, work_dir=self.work_dir)
 
-    def _stage(self, run: Run, stage: str) -> None:
+    def stage(self, run: Run, stage: str) -> None:
+        """Record and announce that `run` reached `stage`."""
         updated = self.metadata.transition(run.id, RunStatus.RUNNING, stage=stage)
         self.notifier.publish(event(updated, "run.stage", stage, stage=stage))
         if self.stage_pause:

@@ -31,6 +31,7 @@ from udo.ports.compute import (
 
 if TYPE_CHECKING:
     from udo.bootstrap import App
+    from udo.orchestration.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def execute(app: App, job: ComputeJob, cancelled: threading.Event | None = None)
 
 
 def _drain(
-    app: App, worker: Any, route: Route, job: ComputeJob, cancelled: threading.Event
+    app: App, worker: Worker, route: Route, job: ComputeJob, cancelled: threading.Event
 ) -> list[str]:
     """The worker's drain, stopping after `max_runs` messages or on cancel."""
     name = app.queue_names[route]
@@ -152,7 +153,7 @@ def _drain(
 
 
 def _clean_run(
-    app: App, worker: Any, route: Route, engine_name: str, job: ComputeJob, ev: threading.Event
+    app: App, worker: Worker, route: Route, engine_name: str, job: ComputeJob, ev: threading.Event
 ) -> str:
     """Clean the batch of run `job.run_id` now, recording it as the worker does."""
     from udo.orchestration.runs import event
@@ -173,23 +174,12 @@ def _clean_run(
         )
     if run.status == RunStatus.REQUESTED:
         run = app.metadata.transition(run.id, RunStatus.QUEUED, detail=f"compute job on {route}")
-    run = app.metadata.transition(
-        run.id,
-        RunStatus.RUNNING,
-        stage="starting",
-        attempts=run.attempts + 1,
-        engine=engine_name,
-        detail=f"compute job on {job.queue}",
-    )
-    app.notifier.publish(
-        event(run, "run.started", f"cleaning on {engine_name}", attempt=run.attempts)
-    )
+    run = worker.begin(run, engine_name, f"compute job on {job.queue}")
 
     def progress(stage: str) -> None:
         if ev.is_set():
             raise JobCancelled(f"cancelled before {stage}")
-        updated = app.metadata.transition(run.id, RunStatus.RUNNING, stage=stage)
-        app.notifier.publish(event(updated, "run.stage", stage, stage=stage))
+        worker.stage(run, stage)
 
     engine = worker.engine_factory(engine_name)
     try:
@@ -203,20 +193,7 @@ def _clean_run(
         return run.id
     finally:
         engine.close()
-    dumped = ledger.model_dump(mode="json")
-    done = app.metadata.transition(
-        run.id,
-        RunStatus.SUCCEEDED,
-        stage="done",
-        ledger=dumped,
-        stage_seconds=ledger.stage_seconds,
-        error=None,
-    )
-    summary = {
-        name: {k: t[k] for k in ("bronze_in", "silver_out", "quarantined", "duplicates_removed")}
-        for name, t in dumped.get("tables", {}).items()
-    }
-    app.notifier.publish(event(done, "run.succeeded", "Cleaning complete", ledger=summary))
+    worker.succeed(run, ledger)
     return run.id
 
 
